@@ -1,0 +1,201 @@
+import type { EncodedMessage } from "./frames";
+import { CLOSE, encodePollingPayload, NOOP, PING, type TransportName } from "./protocol";
+
+/** What a session writes into its WebSocket's attachment, so it survives hibernation. */
+export interface SessionAttachment<S> {
+  sid: string;
+  createdAt: number;
+  /** Last pong JavaScript saw (only written when the runtime does not answer pongs). */
+  lastPongAt?: number;
+  /** Set while this WebSocket is only probing an upgrade of a polling session. */
+  upgrading?: true;
+  /** The upper layer's (Socket.IO's) state for this connection. */
+  state: S;
+}
+
+export type CloseReason =
+  | "transport close"
+  | "transport error"
+  | "client close"
+  | "ping timeout"
+  | "parse error"
+  | "message too big"
+  | "server close";
+
+/** WebSocket close codes per reason (RFC 6455 section 7.4.1). */
+const CLOSE_CODES: Record<CloseReason, number> = {
+  "transport close": 1000,
+  "transport error": 1011,
+  "client close": 1000,
+  "ping timeout": 1000,
+  "parse error": 1002,
+  "message too big": 1009,
+  "server close": 1000,
+};
+
+const TEXT = new TextEncoder();
+
+/**
+ * One Engine.IO connection: a WebSocket, or a polling session (optionally upgrading).
+ * Polling state lives only in memory: a polling client keeps the object awake.
+ */
+export class EngineSession<S = unknown> {
+  transport: TransportName;
+  webSocket: WebSocket | null = null;
+  /** A WebSocket that has connected with this sid and not yet finished the upgrade. */
+  upgradingSocket: WebSocket | null = null;
+  closed = false;
+  /** Last pong seen by JavaScript (pongs answered by the runtime are read from it instead). */
+  lastPongAt: number;
+
+  // Polling transport only.
+  private outbox: (EncodedMessage | string)[] = [];
+  private pendingPoll: ReadableStreamDefaultController<Uint8Array> | null = null;
+  postInFlight = false;
+  nextPingAt = 0;
+  pongDeadline = 0;
+  /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
+  onTransportError: () => void = () => {};
+  private failed = false;
+
+  constructor(
+    readonly sid: string,
+    readonly createdAt: number,
+    transport: TransportName,
+    public state: S,
+  ) {
+    this.transport = transport;
+    this.lastPongAt = createdAt;
+  }
+
+  /** Sends an Engine.IO message to the client, over whichever transport is current. */
+  send(message: EncodedMessage): void {
+    if (this.closed) return;
+    const ws = this.webSocket;
+    if (ws !== null) {
+      for (const frame of message.webSocketFrames) this.write(ws, frame);
+    } else {
+      this.outbox.push(message);
+      this.flushPoll();
+    }
+  }
+
+  /** Sends a control packet ("2", "6", ...) without payload. */
+  sendControl(packet: string): void {
+    if (this.closed) return;
+    if (this.webSocket !== null) this.write(this.webSocket, packet);
+    else {
+      this.outbox.push(packet);
+      this.flushPoll();
+    }
+  }
+
+  /** Sends one frame; a socket that can no longer send is reported, never thrown to the caller. */
+  write(ws: WebSocket, frame: string | ArrayBuffer | ArrayBufferView): void {
+    try {
+      ws.send(frame);
+    } catch {
+      if (this.failed) return;
+      this.failed = true;
+      queueMicrotask(this.onTransportError);
+    }
+  }
+
+  ping(now: number, pingInterval: number, pingTimeout: number): void {
+    this.sendControl(PING);
+    this.nextPingAt = now + pingInterval;
+    this.pongDeadline = now + pingTimeout;
+  }
+
+  /** Writes the attachment of the WebSocket that carries this session. */
+  persist(): void {
+    if (this.webSocket === null || this.closed) return;
+    const attachment: SessionAttachment<S> = {
+      sid: this.sid,
+      createdAt: this.createdAt,
+      lastPongAt: this.lastPongAt,
+      state: this.state,
+    };
+    this.webSocket.serializeAttachment(attachment);
+  }
+
+  // --- polling -------------------------------------------------------------
+
+  get hasPendingPoll(): boolean {
+    return this.pendingPoll !== null;
+  }
+
+  /** Answers a GET: at once when packets are waiting, otherwise a body that completes on the next packet. */
+  openPoll(onAbort: () => void): ReadableStream<Uint8Array> | string {
+    if (this.outbox.length > 0) return this.takeOutbox();
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.pendingPoll = controller;
+      },
+      cancel: () => {
+        if (this.pendingPoll === null) return;
+        this.pendingPoll = null;
+        onAbort();
+      },
+    });
+  }
+
+  /** Ends the pending GET (if any) with what is queued plus `extra`. */
+  endPoll(extra?: string): void {
+    const controller = this.pendingPoll;
+    if (controller === null) return;
+    if (extra !== undefined) this.outbox.push(extra);
+    this.pendingPoll = null;
+    try {
+      controller.enqueue(TEXT.encode(this.takeOutbox()));
+      controller.close();
+    } catch {
+      // The client went away: nothing to deliver to.
+    }
+  }
+
+  private flushPoll(): void {
+    if (this.pendingPoll !== null) this.endPoll();
+  }
+
+  private takeOutbox(): string {
+    const records: string[] = [];
+    for (const item of this.outbox) {
+      if (typeof item === "string") records.push(item);
+      else records.push(...item.pollingFrames);
+    }
+    this.outbox = [];
+    return encodePollingPayload(records);
+  }
+
+  /** Completes an upgrade: the WebSocket becomes the transport and gets what polling had queued. */
+  completeUpgrade(ws: WebSocket): void {
+    this.endPoll(NOOP);
+    this.transport = "websocket";
+    this.webSocket = ws;
+    this.upgradingSocket = null;
+    const queued = this.outbox;
+    this.outbox = [];
+    for (const item of queued) {
+      if (typeof item === "string") this.write(ws, item);
+      else for (const frame of item.webSocketFrames) this.write(ws, frame);
+    }
+    this.persist();
+  }
+
+  /** Marks the session closed and releases its transports. `byClient` picks what a pending GET receives. */
+  close(reason: CloseReason, byClient: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    // A polling client that asked to close gets a noop; one the server closes gets a close packet.
+    this.endPoll(byClient ? NOOP : CLOSE);
+    for (const ws of [this.webSocket, this.upgradingSocket]) {
+      if (ws === null) continue;
+      try {
+        ws.close(CLOSE_CODES[reason], reason);
+      } catch {
+        // Already closed by the peer.
+      }
+    }
+  }
+}

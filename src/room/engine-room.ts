@@ -1,0 +1,406 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Packet } from "engine.io-parser";
+import { readServerOptions, type Env, type ServerOptions } from "../config";
+import { EncodedMessage } from "../engine.io/frames";
+import {
+  decodeClientPacket,
+  decodePollingPayload,
+  EngineError,
+  NOOP,
+  openPacket,
+  PING,
+  parseEngineRequest,
+  PONG,
+  type EngineErrorBody,
+} from "../engine.io/protocol";
+import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
+import { newSessionId } from "./ids";
+
+/** Storage key of the times of the last room-wide pings (survives hibernation). */
+const HEARTBEAT_KEY = "engine:pings";
+const TEXT = new TextEncoder();
+
+/**
+ * An Engine.IO v4 server inside a Durable Object: it owns the room's WebSockets
+ * through the Hibernation API and its polling sessions in memory, and hands
+ * decoded messages to the layer above (Socket.IO, or the conformance echo).
+ *
+ * Heartbeat: one alarm per object. WebSocket sessions are pinged together at
+ * each tick; their pongs are answered by the runtime (auto-response "3" → "6")
+ * without waking the object, and a socket whose last pong is older than a ping
+ * sent at least pingTimeout ago is reaped at the next tick. Polling sessions
+ * have their own deadlines, on the same alarm.
+ */
+export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
+  protected readonly options: ServerOptions;
+  protected readonly sessions = new Map<string, EngineSession<S>>();
+  private readonly sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
+  private restored = false;
+  private alarmAt: number | null | undefined = undefined;
+  /** Times of recent room-wide pings, newest last (mirrors storage). */
+  private pingTimes: number[] | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.options = readServerOptions(env);
+    ctx.setWebSocketAutoResponse(
+      this.options.pongAutoResponse ? new WebSocketRequestResponsePair(PONG, NOOP) : undefined,
+    );
+  }
+
+  // --- hooks for the layer above ------------------------------------------
+
+  /** Initial state of a new connection, stored in its attachment. */
+  protected abstract initialState(request: Request): S;
+  /** A new Engine.IO connection is open (its handshake has been sent). */
+  protected onEngineOpen(_session: EngineSession<S>): void {}
+  /** A message (text or binary) arrived from the client. */
+  protected abstract onEngineMessage(session: EngineSession<S>, data: string | ArrayBuffer): void;
+  /** The connection is gone; it no longer receives anything. */
+  protected onEngineClose(_session: EngineSession<S>, _reason: CloseReason): void {}
+  /** A WebSocket session is back in memory after the object woke from hibernation. */
+  protected onEngineRestore(_session: EngineSession<S>): void {}
+  /** Called at every alarm; returns the next time the layer above needs one, if any. */
+  protected onEngineTick(_now: number): number | null {
+    return null;
+  }
+
+  // --- entry points -------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    this.restoreSessions();
+    const url = new URL(request.url);
+    const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    const parsed = parseEngineRequest(url, request.method, isUpgrade);
+    if ("error" in parsed) return engineError(parsed.error);
+
+    if (parsed.sid === null) {
+      const response = parsed.transport === "websocket" ? this.openWebSocket(request) : this.openPolling(request);
+      await this.ensureAlarm();
+      return response;
+    }
+    const session = this.sessions.get(parsed.sid);
+    if (parsed.transport === "websocket") {
+      // Refused upgrades are accepted then closed: a WebSocket client reports a close, not an HTTP error.
+      if (session === undefined || session.closed) return refuseWebSocket(EngineError.UNKNOWN_SID);
+      if (session.transport !== "polling" || session.upgradingSocket !== null) {
+        return refuseWebSocket(EngineError.BAD_REQUEST);
+      }
+      return this.upgrade(session);
+    }
+    if (session === undefined || session.closed) return engineError(EngineError.UNKNOWN_SID);
+    if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
+    return request.method === "GET" ? this.poll(session) : this.receivePollingData(session, request);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.restoreSessions();
+    const session = this.sessionsBySocket.get(ws);
+    if (session === undefined || session.closed) {
+      ws.close(1008, "Session ID unknown");
+      return;
+    }
+    if (ws === session.upgradingSocket) return this.continueUpgrade(session, ws, message);
+    if (exceeds(message, this.options.maxHttpBufferSize)) return this.closeSession(session, "message too big");
+    const packet = decodeClientPacket(message);
+    if (packet === null) return this.closeSession(session, "parse error");
+    this.handlePacket(session, packet);
+  }
+
+  override async webSocketClose(ws: WebSocket, _code: number, _reason: string, _wasClean: boolean): Promise<void> {
+    this.restoreSessions();
+    this.forgetSocket(ws, "transport close");
+  }
+
+  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
+    this.restoreSessions();
+    this.forgetSocket(ws, "transport error");
+  }
+
+  override async alarm(): Promise<void> {
+    this.restoreSessions();
+    this.alarmAt = null;
+    const now = Date.now();
+    const { pingInterval, pingTimeout } = this.options;
+    const pings = (this.pingTimes ??= (await this.ctx.storage.get<number[]>(HEARTBEAT_KEY)) ?? []);
+    // The newest room-wide ping whose pong deadline has passed: a pong must have followed it.
+    const due = pings.filter((t) => t + pingTimeout <= now).pop();
+
+    let next = Infinity;
+    let hasWebSockets = false;
+    const timedOut: EngineSession<S>[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.webSocket !== null) {
+        if (due !== undefined && this.lastPong(session) < due) timedOut.push(session);
+        else {
+          hasWebSockets = true;
+          session.sendControl(PING);
+        }
+        continue;
+      }
+      // A polling session has its own schedule.
+      if (session.pongDeadline > 0 && now >= session.pongDeadline) {
+        timedOut.push(session);
+        continue;
+      }
+      if (now >= session.nextPingAt) session.ping(now, pingInterval, pingTimeout);
+      next = Math.min(next, session.pongDeadline || Infinity, session.nextPingAt);
+    }
+    if (hasWebSockets) {
+      next = Math.min(next, now + pingInterval);
+      this.pingTimes = [...pings.filter((t) => t > now - pingInterval - pingTimeout), now].slice(-4);
+      await this.ctx.storage.put(HEARTBEAT_KEY, this.pingTimes);
+    }
+    const upper = this.onEngineTick(now);
+    if (upper !== null) next = Math.min(next, upper);
+    if (next !== Infinity) await this.setAlarm(next);
+    // Closed last: a close() queued behind this handler's storage writes reached the client only at eviction.
+    for (const session of timedOut) this.closeSession(session, "ping timeout");
+  }
+
+  // --- handshake ----------------------------------------------------------
+
+  private openWebSocket(request: Request): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    const session = new EngineSession<S>(newSessionId(this.ctx.id), Date.now(), "websocket", this.initialState(request));
+    this.acceptWebSocket(server);
+    session.webSocket = server;
+    this.register(session);
+    session.write(server, openPacket(session.sid, "websocket", this.handshakeOptions()));
+    session.persist();
+    this.onEngineOpen(session);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private openPolling(request: Request): Response {
+    const now = Date.now();
+    const session = new EngineSession<S>(newSessionId(this.ctx.id), now, "polling", this.initialState(request));
+    session.nextPingAt = now + this.options.pingInterval;
+    this.register(session);
+    const body = openPacket(session.sid, "polling", this.handshakeOptions());
+    this.onEngineOpen(session);
+    return textResponse(body);
+  }
+
+  private handshakeOptions() {
+    const { pingInterval, pingTimeout, maxHttpBufferSize } = this.options;
+    return { pingInterval, pingTimeout, maxPayload: maxHttpBufferSize };
+  }
+
+  // --- polling ------------------------------------------------------------
+
+  private poll(session: EngineSession<S>): Response {
+    if (session.hasPendingPoll) {
+      // Two GETs at once: the spec closes the session.
+      this.closeSession(session, "transport error");
+      return engineError(EngineError.BAD_REQUEST);
+    }
+    const body = session.openPoll(() => this.closeSession(session, "transport close"));
+    if (session.upgradingSocket !== null && typeof body !== "string") session.endPoll(NOOP);
+    return textResponse(body);
+  }
+
+  private async receivePollingData(session: EngineSession<S>, request: Request): Promise<Response> {
+    if (session.postInFlight) {
+      this.closeSession(session, "transport error");
+      return engineError(EngineError.BAD_REQUEST);
+    }
+    const declared = Number(request.headers.get("Content-Length") ?? "0");
+    if (declared > this.options.maxHttpBufferSize) {
+      this.closeSession(session, "message too big");
+      return tooLarge();
+    }
+    session.postInFlight = true;
+    let body: string;
+    try {
+      body = await request.text();
+    } finally {
+      session.postInFlight = false;
+    }
+    if (exceeds(body, this.options.maxHttpBufferSize)) {
+      this.closeSession(session, "message too big");
+      return tooLarge();
+    }
+    const packets = decodePollingPayload(body);
+    if (packets === null) {
+      this.closeSession(session, "parse error");
+      return engineError(EngineError.BAD_REQUEST);
+    }
+    for (const packet of packets) {
+      if (session.closed) break;
+      this.handlePacket(session, packet);
+    }
+    return new Response("ok", { headers: { "Content-Type": "text/html" } });
+  }
+
+  // --- upgrade ------------------------------------------------------------
+
+  private upgrade(session: EngineSession<S>): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.acceptWebSocket(server);
+    const attachment: SessionAttachment<S> = { sid: session.sid, createdAt: session.createdAt, upgrading: true, state: session.state };
+    server.serializeAttachment(attachment);
+    session.upgradingSocket = server;
+    this.sessionsBySocket.set(server, session);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private continueUpgrade(session: EngineSession<S>, ws: WebSocket, message: string | ArrayBuffer): void {
+    if (message === "2probe") {
+      session.write(ws, "3probe");
+      // Let the pending GET return so the client's polling transport can pause.
+      session.endPoll(NOOP);
+    } else if (message === "5") {
+      session.completeUpgrade(ws);
+    } else {
+      // Anything else during an upgrade aborts it; the polling session goes on.
+      session.upgradingSocket = null;
+      this.sessionsBySocket.delete(ws);
+      ws.close(1002, "invalid upgrade packet");
+    }
+  }
+
+  // --- packets ------------------------------------------------------------
+
+  private handlePacket(session: EngineSession<S>, packet: Packet): void {
+    switch (packet.type) {
+      case "message":
+        this.onEngineMessage(session, packet.data as string | ArrayBuffer);
+        return;
+      case "pong":
+        session.lastPongAt = Date.now();
+        session.pongDeadline = 0;
+        // Without the runtime's auto-response, the pong time must survive eviction itself.
+        if (session.webSocket !== null) session.persist();
+        return;
+      case "close":
+        this.closeSession(session, "client close", true);
+        return;
+      case "noop":
+      case "ping":
+        return;
+      default:
+        // "open", "upgrade" outside an upgrade: not something a client sends.
+        this.closeSession(session, "parse error");
+    }
+  }
+
+  // --- lifecycle ----------------------------------------------------------
+
+  /** Closes one connection; the room and every other connection go on. */
+  protected closeSession(session: EngineSession<S>, reason: CloseReason, byClient = false): void {
+    if (session.closed) return;
+    session.close(reason, byClient);
+    this.sessions.delete(session.sid);
+    if (session.webSocket) this.sessionsBySocket.delete(session.webSocket);
+    if (session.upgradingSocket) this.sessionsBySocket.delete(session.upgradingSocket);
+    this.onEngineClose(session, reason);
+  }
+
+  private forgetSocket(ws: WebSocket, reason: CloseReason): void {
+    const session = this.sessionsBySocket.get(ws);
+    if (session === undefined) return;
+    if (ws === session.upgradingSocket) {
+      session.upgradingSocket = null;
+      this.sessionsBySocket.delete(ws);
+      return;
+    }
+    this.closeSession(session, reason);
+  }
+
+  /**
+   * Hibernatable by default. Without hibernation (HIBERNATION=off) the socket's
+   * events are wired to the same handlers; the object then stays in memory while
+   * it is open, but a server-side close reaches even a client that never sent a
+   * frame at once (a hibernatable one that never sent anything is only released
+   * when the object hibernates, about 10 s later).
+   */
+  private acceptWebSocket(ws: WebSocket): void {
+    if (this.options.hibernation) {
+      this.ctx.acceptWebSocket(ws);
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    ws.accept();
+    ws.addEventListener("message", (event) => void this.webSocketMessage(ws, event.data as string | ArrayBuffer));
+    ws.addEventListener("close", (event) => void this.webSocketClose(ws, event.code, event.reason, event.wasClean));
+    ws.addEventListener("error", (event) => void this.webSocketError(ws, event.error));
+  }
+
+  private register(session: EngineSession<S>): void {
+    session.onTransportError = () => this.closeSession(session, "transport error");
+    this.sessions.set(session.sid, session);
+    if (session.webSocket) this.sessionsBySocket.set(session.webSocket, session);
+  }
+
+  /** Rebuilds the WebSocket sessions from their attachments once per wake. */
+  protected restoreSessions(): void {
+    if (this.restored) return;
+    this.restored = true;
+    for (const ws of this.ctx.getWebSockets()) {
+      const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
+      if (attachment === null || attachment.upgrading) {
+        // An upgrade whose polling session did not survive eviction.
+        ws.close(1001, "upgrade interrupted");
+        continue;
+      }
+      const session = new EngineSession<S>(attachment.sid, attachment.createdAt, "websocket", attachment.state);
+      session.webSocket = ws;
+      session.lastPongAt = attachment.lastPongAt ?? attachment.createdAt;
+      this.register(session);
+      this.onEngineRestore(session);
+    }
+  }
+
+  private lastPong(session: EngineSession<S>): number {
+    const ws = session.webSocket;
+    const auto = ws ? this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0 : 0;
+    return Math.max(auto, session.lastPongAt);
+  }
+
+  /** Makes sure an alarm is pending while there are sessions to ping. */
+  protected async ensureAlarm(): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null) await this.setAlarm(Date.now() + this.options.pingInterval);
+  }
+
+  /** Asks for an alarm no later than `at`. */
+  protected async setAlarm(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Encodes text/binary parts as one Engine.IO message, once for any number of recipients. */
+  protected encodeMessage(parts: readonly (string | ArrayBuffer | ArrayBufferView)[]): EncodedMessage {
+    return new EncodedMessage(parts);
+  }
+}
+
+/** Whether a message is larger than `max` bytes. */
+function exceeds(message: string | ArrayBuffer, max: number): boolean {
+  if (typeof message !== "string") return message.byteLength > max;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only encode when it could matter.
+  if (message.length * 3 <= max) return false;
+  return message.length > max || TEXT.encode(message).byteLength > max;
+}
+
+function textResponse(body: string | ReadableStream<Uint8Array>): Response {
+  return new Response(body, { headers: { "Content-Type": "text/plain; charset=UTF-8", "Cache-Control": "no-store" } });
+}
+
+function engineError(error: EngineErrorBody, status = 400): Response {
+  return Response.json(error, { status });
+}
+
+function refuseWebSocket(error: EngineErrorBody): Response {
+  const { 0: client, 1: server } = new WebSocketPair();
+  server.accept();
+  server.close(1008, error.message);
+  return new Response(null, { status: 101, webSocket: client });
+}
+
+function tooLarge(): Response {
+  return Response.json({ code: 3, message: "Payload too large" }, { status: 413 });
+}

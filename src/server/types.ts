@@ -1,0 +1,53 @@
+import type { Socket } from "./socket";
+import type { EncodedMessage } from "../engine.io/frames";
+
+/** One namespace's socket of a connection, as stored in the WebSocket attachment. */
+export interface SocketRecord {
+  id: string;
+  /** Rooms joined inside the object, besides the socket's own id. */
+  rooms: string[];
+  data: unknown;
+  auth: Record<string, unknown>;
+  connectedAt: number;
+}
+
+/** Everything about a connection that must survive hibernation (its attachment, at most 16 KB). */
+export interface ConnectionState {
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  address: string | null;
+  /** Connected namespaces, by name. */
+  sockets: Record<string, SocketRecord>;
+}
+
+/** What the server API needs from the transport under a connection. */
+export interface Connection {
+  readonly sid: string;
+  readonly state: ConnectionState;
+  send(message: EncodedMessage): void;
+  /** Writes `state` where it survives hibernation. */
+  persist(): void;
+  /** Closes the whole connection (every namespace). */
+  close(): void;
+  /** Forgets a socket that left its namespace. */
+  detach(socket: Socket): void;
+}
+
+export type DisconnectReason =
+  | "client namespace disconnect"
+  | "server namespace disconnect"
+  | "transport close"
+  | "transport error"
+  | "ping timeout"
+  | "parse error"
+  | "forced close";
+
+export interface Handshake {
+  auth: Record<string, unknown>;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  address: string | null;
+  /** When the socket connected (ms since epoch). */
+  issued: number;
+  time: string;
+}

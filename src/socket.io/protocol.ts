@@ -1,0 +1,80 @@
+/**
+ * Socket.IO v5 protocol on top of socket.io-parser: pure functions, no I/O.
+ * Spec: socket.io repository, docs/socket.io-protocol/v5-current.md.
+ */
+import { Decoder, Encoder, PacketType, type Packet } from "socket.io-parser";
+
+export { PacketType, type Packet };
+
+/** Event names a server may not emit (the client uses them for its own events). */
+export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+  "connect",
+  "connect_error",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+]);
+
+export type Binary = ArrayBuffer | ArrayBufferView;
+/** A packet as Engine.IO message parts: the text header, then its binary attachments. */
+export type EncodedParts = readonly (string | Binary)[];
+
+const encoder = new Encoder();
+
+export function encode(packet: Packet): EncodedParts {
+  return encoder.encode(packet) as EncodedParts;
+}
+
+export function eventPacket(nsp: string, event: string, args: readonly unknown[], id?: number): Packet {
+  const packet: Packet = { type: PacketType.EVENT, nsp, data: [event, ...args] };
+  if (id !== undefined) packet.id = id;
+  return packet;
+}
+
+export function ackPacket(nsp: string, id: number, args: readonly unknown[]): Packet {
+  return { type: PacketType.ACK, nsp, id, data: [...args] };
+}
+
+export function connectPacket(nsp: string, socketId: string): Packet {
+  return { type: PacketType.CONNECT, nsp, data: { sid: socketId } };
+}
+
+export function connectErrorPacket(nsp: string, message: string, data?: unknown): Packet {
+  return { type: PacketType.CONNECT_ERROR, nsp, data: data === undefined ? { message } : { message, data } };
+}
+
+export function disconnectPacket(nsp: string): Packet {
+  return { type: PacketType.DISCONNECT, nsp };
+}
+
+/** Maximum binary attachments a client packet may announce. */
+export const MAX_ATTACHMENTS = 10;
+
+export function createDecoder(): Decoder {
+  return new Decoder({ maxAttachments: MAX_ATTACHMENTS });
+}
+
+/**
+ * Checks what socket.io-parser leaves to the server: a client may only send
+ * CONNECT, DISCONNECT, EVENT and ACK, an EVENT must name a string event, and
+ * namespaces start with "/". Returns why the packet is invalid, or null.
+ */
+export function invalidClientPacket(packet: Packet): string | null {
+  if (typeof packet.nsp !== "string" || !packet.nsp.startsWith("/")) return "invalid namespace";
+  switch (packet.type) {
+    case PacketType.CONNECT:
+    case PacketType.DISCONNECT:
+      return null;
+    case PacketType.EVENT:
+    case PacketType.BINARY_EVENT:
+      if (!Array.isArray(packet.data) || typeof packet.data[0] !== "string") return "invalid event";
+      return null;
+    case PacketType.ACK:
+    case PacketType.BINARY_ACK:
+      if (packet.id === undefined || !Array.isArray(packet.data)) return "invalid ack";
+      return null;
+    default:
+      return "unexpected packet type";
+  }
+}

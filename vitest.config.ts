@@ -1,0 +1,37 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// wrangler.toml aliases this to a Text module; under Vite the same file is imported raw.
+const clientBundle = fileURLToPath(new URL("./node_modules/socket.io-client/dist/socket.io.min.js", import.meta.url));
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Unit tests: run inside workerd, next to the Worker and its room objects.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { PING_INTERVAL: "300", PING_TIMEOUT: "200", CONNECT_TIMEOUT: "1000" },
+              durableObjects: { ROOMS: "RelayRoom", ENGINE_ECHO: "EngineEchoRoom", CONFORMANCE: "ConformanceRoom" },
+            },
+          }),
+        ],
+        resolve: { alias: { "socket.io-client-bundle": clientBundle + "?raw" } },
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
+      },
+      {
+        // End-to-end tests: start the Worker with wrangler and drive real clients over real sockets.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
