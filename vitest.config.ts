@@ -12,10 +12,17 @@ export default defineConfig({
         // Unit tests: run inside workerd, next to the Worker and its room objects.
         plugins: [
           cloudflareTest({
+            // The shipped Worker plus a test room with server-side handlers.
+            main: "./test/support/test-worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: { PING_INTERVAL: "300", PING_TIMEOUT: "200", CONNECT_TIMEOUT: "1000" },
-              durableObjects: { ROOMS: "RelayRoom", ENGINE_ECHO: "EngineEchoRoom", CONFORMANCE: "ConformanceRoom" },
+              durableObjects: {
+                ROOMS: "RelayRoom",
+                TEST_ROOMS: "TestRoom",
+                ENGINE_ECHO: "EngineEchoRoom",
+                CONFORMANCE_ROOMS: "ConformanceRoom",
+              },
             },
           }),
         ],

@@ -27,7 +27,7 @@ const CLOSE_CODES: Record<CloseReason, number> = {
   "transport close": 1000,
   "transport error": 1011,
   "client close": 1000,
-  "ping timeout": 1000,
+  "ping timeout": 1001,
   "parse error": 1002,
   "message too big": 1009,
   "server close": 1000,

@@ -7,12 +7,19 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** The Worker with TestRoom (server-side handlers) behind /socket.io/. */
+export const TEST_WORKER_CONFIG = "./test/support/wrangler.test.toml";
+
 /**
- * Starts the Worker of wrangler.toml locally (workerd through wrangler) with
+ * Starts the Worker of wrangler.toml (or another config) locally (workerd through wrangler) with
  * test-only vars, listening on 127.0.0.1 on a free port.
  */
-export async function startWorker(vars: Record<string, string> = {}, env?: string): Promise<RunningWorker> {
-  const harness = createTestHarness({ workers: [{ configPath: "./wrangler.toml", env, vars }] });
+export async function startWorker(
+  vars: Record<string, string> = {},
+  options: { configPath?: string; env?: string } = {},
+): Promise<RunningWorker> {
+  const configPath = options.configPath ?? "./wrangler.toml";
+  const harness = createTestHarness({ workers: [{ configPath, env: options.env, vars }] });
   const { url } = await harness.listen();
   if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") throw new Error(`unexpected host ${url.hostname}`);
   return {

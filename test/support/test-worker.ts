@@ -1,0 +1,4 @@
+// The shipped Worker plus TestRoom, for tests that need server-side handlers.
+export * from "../../src/index";
+export { default } from "../../src/index";
+export { TestRoom } from "./test-room";

@@ -1,0 +1,79 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { EngineRoom } from "../../src/room/engine-room";
+import { connectSocketIO, openWebSocket, relayRoom, sleep, testRoom } from "./support/clients";
+
+describe("hibernation", () => {
+  it("keeps sockets sending, receiving and acking across eviction", async () => {
+    const stub = testRoom("hib-1");
+    const a = await connectSocketIO(stub);
+    const b = await connectSocketIO(stub);
+    for (const s of [a, b]) await s.socket.next(); // welcome
+    b.socket.send('421["join","blue"]');
+    expect(await b.socket.next()).toBe("431[]");
+    b.socket.send('422["set-data",{"nick":"bo"}]');
+    expect(await b.socket.next()).toBe("432[]");
+
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+
+    // Rooms joined before eviction still route; acks still answer.
+    a.socket.send('42["to","blue","news","after eviction"]');
+    expect(await b.socket.next()).toBe('42["news","after eviction"]');
+    b.socket.send('424["whoami"]');
+    const [me] = JSON.parse(((await b.socket.next()) as string).slice(3));
+    expect(me).toMatchObject({ id: b.id, rooms: [b.id, "blue"], data: { nick: "bo" } });
+    // Server → client ack after eviction.
+    a.socket.send('425["ask","still there?"]');
+    const question = (await a.socket.next()) as string;
+    const id = /^42(\d+)\[/.exec(question)![1];
+    a.socket.send(`43${id}["yes"]`);
+    expect(await a.socket.next()).toBe('435["yes"]');
+  });
+
+  it("relays across eviction in the shipped relay room", async () => {
+    const stub = relayRoom("hib-2");
+    const a = await connectSocketIO(stub);
+    const b = await connectSocketIO(stub);
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    a.socket.send('421["msg",1]');
+    expect(await a.socket.next()).toBe('431[{"delivered":1}]');
+    expect(await b.socket.next()).toBe('42["msg",1]');
+  });
+
+  it("answers pongs in the runtime and keeps answering sockets alive", async () => {
+    // pingInterval 300 ms, pingTimeout 200 ms in the unit project.
+    const stub = relayRoom("hib-3");
+    const alive = await connectSocketIO(stub);
+    const pings: string[] = [];
+    alive.socket.ws.addEventListener("message", (e) => {
+      if (e.data === "2" || e.data === "6") pings.push(e.data as string);
+    });
+    await sleep(1000);
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    await sleep(700);
+    // Pings kept coming (from the alarm), each pong answered with a noop by the runtime.
+    expect(pings.filter((p) => p === "2").length).toBeGreaterThanOrEqual(3);
+    expect(pings.filter((p) => p === "6").length).toBeGreaterThanOrEqual(2);
+    const seen = await runInDurableObject(stub, (instance: EngineRoom, state) => {
+      const ws = state.getWebSockets()[0];
+      const session = (instance as any).sessions.values().next().value;
+      return { auto: state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, jsPong: session.lastPongAt, created: session.createdAt };
+    });
+    expect(seen.auto).toBeGreaterThan(seen.created);
+    expect(seen.jsPong).toBe(seen.created); // no pong ever reached JavaScript
+    alive.socket.send('42["still alive"]');
+    await sleep(50);
+    expect(alive.socket.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("reaps a socket that stops answering pings", async () => {
+    const stub = relayRoom("hib-4");
+    const { socket } = await openWebSocket(stub, "", false);
+    socket.send("40");
+    const started = Date.now();
+    const { code } = await socket.closed;
+    expect(code).toBe(1001);
+    // One tick to ping, the next one (after pingTimeout) to reap.
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
