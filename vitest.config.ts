@@ -7,6 +7,7 @@ const clientBundle = fileURLToPath(new URL("./node_modules/socket.io-client/dist
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     projects: [
       {
         // Unit tests: run inside workerd, next to the Worker and its room objects.

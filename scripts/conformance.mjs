@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * Runs the official Engine.IO v4 and Socket.IO v5 protocol test suites against
+ * this project served in its conformance configuration (`npm run dev:conformance`).
+ *
+ *   npm run test:conformance -- <path to a checkout of socketio/socket.io>
+ *
+ * The suites live in that repository under docs/engine.io-protocol/v4-test-suite
+ * and docs/socket.io-protocol/v5-test-suite; they expect the server on
+ * http://localhost:3000.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const repo = process.argv[2] ?? process.env.SOCKET_IO_REPO;
+if (!repo) {
+  console.error("usage: npm run test:conformance -- <path to a checkout of socketio/socket.io>");
+  process.exit(2);
+}
+const suites = ["docs/engine.io-protocol/v4-test-suite", "docs/socket.io-protocol/v5-test-suite"].map((s) => resolve(repo, s));
+for (const suite of suites) {
+  if (!existsSync(join(suite, "test-suite.js"))) {
+    console.error(`no test suite at ${suite}`);
+    process.exit(2);
+  }
+}
+
+const server = spawn("npx", ["wrangler", "dev", "--env", "conformance", "--port", "3000"], {
+  detached: true,
+  stdio: ["ignore", "pipe", "pipe"],
+});
+const stop = () => {
+  try {
+    process.kill(-server.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+};
+process.on("exit", stop);
+process.on("SIGINT", () => process.exit(130));
+
+await new Promise((resolveReady, reject) => {
+  const timer = setTimeout(() => reject(new Error("wrangler dev did not start within 60 s")), 60_000);
+  const watch = (chunk) => {
+    if (String(chunk).includes("Ready on")) {
+      clearTimeout(timer);
+      resolveReady();
+    }
+  };
+  server.stdout.on("data", watch);
+  server.stderr.on("data", watch);
+  server.on("exit", (code) => reject(new Error(`wrangler dev exited with ${code}`)));
+});
+
+let failed = 0;
+for (const suite of suites) {
+  console.log(`\n== ${suite}`);
+  if (!existsSync(join(suite, "node_modules"))) spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: suite, stdio: "inherit" });
+  const run = spawnSync("npx", ["mocha", "test-suite.js"], { cwd: suite, stdio: "inherit" });
+  if (run.status !== 0) failed++;
+}
+stop();
+process.exit(failed === 0 ? 0 : 1);
