@@ -17,9 +17,17 @@ export default defineConfig({
             main: "./test/support/test-worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { PING_INTERVAL: "300", PING_TIMEOUT: "200", CONNECT_TIMEOUT: "1000" },
+              bindings: {
+                PING_INTERVAL: "300",
+                PING_TIMEOUT: "200",
+                CONNECT_TIMEOUT: "1000",
+                // REST API keys (test values; real ones are Worker secrets).
+                API_KEY: "test-api-key",
+                API_KEY_NEXT: "test-api-key-next",
+              },
               durableObjects: {
-                ROOMS: "RelayRoom",
+                // SQLite-backed, as wrangler.toml declares it (the REST API keeps idempotency keys in SQL).
+                ROOMS: { className: "RelayRoom", useSQLite: true },
                 TEST_ROOMS: "TestRoom",
                 ENGINE_ECHO: "EngineEchoRoom",
                 CONFORMANCE_ROOMS: "ConformanceRoom",

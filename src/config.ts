@@ -12,6 +12,29 @@ export interface Env {
   HIBERNATION?: string;
   RELAY?: string;
   RELAY_EVENT_PREFIX?: string;
+  /** Secret: key of the REST API (`Authorization: Bearer <key>`). No key, no REST API. */
+  API_KEY?: string;
+  /** Secret: a second accepted key, for rotating API_KEY without downtime. */
+  API_KEY_NEXT?: string;
+  // Client auth on CONNECT (src/auth, docs/auth-and-webhooks.md). No JWT_SECRET and no JWT_JWKS_URL: off.
+  /** Secret: HS256 shared secret, at least 32 bytes. */
+  JWT_SECRET?: string;
+  /** JWKS with the RS256 / ES256 public keys (https). */
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  /** "on" (default): a client without a token is refused; "off": it connects without claims. */
+  JWT_REQUIRED?: string;
+  /** Seconds of tolerance on exp/nbf/iat, default 30. */
+  JWT_CLOCK_SKEW?: string;
+  // Webhooks upstream (src/webhooks, docs/auth-and-webhooks.md). No WEBHOOK_URL: off.
+  WEBHOOK_URL?: string;
+  /** Secret: HMAC-SHA256 key of the signatures. Without it nothing is sent. */
+  WEBHOOK_SECRET?: string;
+  /** Comma-separated: "connect", "disconnect", event names, "*" for every client event. */
+  WEBHOOK_EVENTS?: string;
+  WEBHOOK_TIMEOUT_MS?: string;
+  WEBHOOK_RETRIES?: string;
 }
 
 /** Server options, named as socket.io names them. */

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Packet } from "engine.io-parser";
+import { benchStats, initBenchStats } from "../bench-stats";
 import { readServerOptions, type Env, type ServerOptions } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
 import {
@@ -42,6 +43,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    // Benchmark counters (opt-in, BENCH_STATS="on"; see src/bench-stats.ts).
+    if (initBenchStats(env) !== null) benchStats!.constructed++;
     this.options = readServerOptions(env);
     ctx.setWebSocketAutoResponse(
       this.options.pongAutoResponse ? new WebSocketRequestResponsePair(PONG, NOOP) : undefined,
@@ -94,6 +97,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (benchStats !== null) benchStats.webSocketMessages++;
     this.restoreSessions();
     const session = this.sessionsBySocket.get(ws);
     if (session === undefined || session.closed) {
@@ -118,6 +122,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    if (benchStats !== null) benchStats.alarms++;
     this.restoreSessions();
     this.alarmAt = null;
     const now = Date.now();
@@ -268,6 +273,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
         this.onEngineMessage(session, packet.data as string | ArrayBuffer);
         return;
       case "pong":
+        if (benchStats !== null) benchStats.pongsInJs++;
         session.lastPongAt = Date.now();
         session.pongDeadline = 0;
         // Without the runtime's auto-response, the pong time must survive eviction itself.

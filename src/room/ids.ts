@@ -25,3 +25,6 @@ export function objectIdOfSession(sid: string): string | null {
 export function newSocketId(): string {
   return randomId(15);
 }
+
+/** Request header with which the Worker tells a room object its own room name. */
+export const ROOM_HEADER = "X-Socketio-Edge-Room";

@@ -2,9 +2,11 @@ import type { Decoder } from "socket.io-parser";
 import type { Env } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
 import type { CloseReason, EngineSession } from "../engine.io/session";
-import { Server, type ServerSettings } from "../server/server";
+import { Server, type RemoteRoom, type ServerSettings } from "../server/server";
 import { Socket } from "../server/socket";
-import type { Connection, ConnectionState, DisconnectReason } from "../server/types";
+import type { Connection, ConnectionState, DisconnectReason, SocketRecord } from "../server/types";
+import type { DefaultEventsMap, EventsMap } from "../server/typed-events";
+import { ConnectError } from "../server/handlers";
 import {
   connectErrorPacket,
   connectPacket,
@@ -14,8 +16,12 @@ import {
   PacketType,
   type Packet,
 } from "../socket.io/protocol";
+import type { EmitCommand, EmitOutcome, RoomInfo, SocketDescription, SocketSelector } from "../rest/commands";
+import { IdempotencyLog } from "../rest/idempotency";
+import * as rest from "../rest/room-operations";
 import { EngineRoom } from "./engine-room";
-import { newSocketId } from "./ids";
+import { newSocketId, ROOM_HEADER } from "./ids";
+import { remoteRoom } from "./remote-room";
 
 /** Request headers kept in the handshake (the attachment has 16 KB for everything). */
 const KEPT_HEADERS = ["origin", "user-agent", "referer", "accept-language"];
@@ -33,7 +39,9 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
 /** An Engine.IO session seen from Socket.IO: its packet decoder and its sockets. */
 class SessionConnection implements Connection {
   readonly decoder: Decoder = createDecoder();
-  readonly sockets = new Map<string, Socket>();
+  readonly sockets = new Map<string, Socket<any, any, any>>();
+  /** Namespaces whose CONNECT is going through middlewares. */
+  readonly connecting = new Set<string>();
 
   constructor(
     readonly session: EngineSession<ConnectionState>,
@@ -52,6 +60,10 @@ class SessionConnection implements Connection {
     this.session.send(message);
   }
 
+  get writable(): boolean {
+    return !this.session.closed && (this.session.webSocket !== null || this.session.hasPendingPoll);
+  }
+
   persist(): void {
     this.session.persist();
   }
@@ -60,7 +72,7 @@ class SessionConnection implements Connection {
     this.closeSession();
   }
 
-  detach(socket: Socket): void {
+  detach(socket: Socket<any, any, any>): void {
     if (this.sockets.get(socket.nsp.name) === socket) this.sockets.delete(socket.nsp.name);
   }
 }
@@ -70,18 +82,36 @@ class SessionConnection implements Connection {
  * namespaces and handlers in `setup(io)`, which runs each time the object is
  * constructed, including after hibernation.
  */
-export abstract class SocketIORoom extends EngineRoom<ConnectionState> {
-  protected readonly io: Server;
+export abstract class SocketIORoom<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends EngineRoom<ConnectionState> {
+  protected readonly io: Server<ListenEvents, EmitEvents, SocketData>;
   private readonly connections = new Map<string, SessionConnection>();
+  /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
+  protected roomName = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.io = new Server(this.serverSettings());
+    this.io = new Server<ListenEvents, EmitEvents, SocketData>(this.serverSettings(), (room) =>
+      remoteRoom(this.env.ROOMS, room),
+    );
     this.setup(this.io);
   }
 
-  /** Declares namespaces and handlers. Runs on every construction: register, don't act. */
-  protected abstract setup(io: Server): void;
+  /**
+   * Declares namespaces, middlewares and handlers. Runs each time the object is
+   * constructed (again after every wake): register here, act in handlers.
+   */
+  protected abstract setup(io: Server<ListenEvents, EmitEvents, SocketData>): void;
+
+  /**
+   * Decides whether a socket may connect, before any middleware of `setup`;
+   * throw a ConnectError (or any Error) to refuse it with that message.
+   * Override for custom auth.
+   */
+  protected async authorize(_socket: Socket<ListenEvents, EmitEvents, SocketData>): Promise<void> {}
 
   protected serverSettings(): ServerSettings {
     return { dynamicNamespaces: true };
@@ -98,7 +128,9 @@ export abstract class SocketIORoom extends EngineRoom<ConnectionState> {
       const value = request.headers.get(name);
       if (value !== null) headers[name] = value.slice(0, 512);
     }
-    return { query, headers, address: request.headers.get("CF-Connecting-IP"), sockets: {} };
+    const room = request.headers.get(ROOM_HEADER);
+    if (room) this.roomName = room;
+    return { room: this.roomName, query, headers, address: request.headers.get("CF-Connecting-IP"), sockets: {} };
   }
 
   protected override onEngineOpen(session: EngineSession<ConnectionState>): void {
@@ -108,9 +140,11 @@ export abstract class SocketIORoom extends EngineRoom<ConnectionState> {
 
   protected override onEngineRestore(session: EngineSession<ConnectionState>): void {
     const connection = this.attachConnection(session);
+    this.roomName ||= session.state.room;
     for (const [name, record] of Object.entries(session.state.sockets)) {
       const nsp = this.io.lookup(name);
       if (nsp === null) continue;
+      // Listeners come back lazily (onSocket) on the socket's next event; no connection handler runs.
       const socket = new Socket(nsp, connection, record);
       connection.sockets.set(name, socket);
       nsp.addSocket(socket);
@@ -162,16 +196,21 @@ export abstract class SocketIORoom extends EngineRoom<ConnectionState> {
     const socket = connection.sockets.get(packet.nsp);
     switch (packet.type) {
       case PacketType.CONNECT:
-        return this.connectNamespace(connection, packet.nsp, packet.data);
+        void this.connectNamespace(connection, packet.nsp, packet.data);
+        return;
       case PacketType.DISCONNECT:
         if (socket) socket.nsp.removeSocket(socket, "client namespace disconnect");
         return;
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT: {
-        if (!socket) return this.closeSession(connection.session, "parse error");
+        if (!socket) {
+          // A client may have sent it before hearing that its CONNECT was refused.
+          if (connection.connecting.has(packet.nsp)) return;
+          return this.closeSession(connection.session, "parse error");
+        }
         const [event, ...args] = packet.data as [string, ...unknown[]];
         if (packet.id !== undefined) args.push(socket.ackFunction(packet.id));
-        socket.nsp.runEvent(socket, event, args);
+        socket.dispatch(event, args);
         return;
       }
       case PacketType.ACK:
@@ -182,30 +221,93 @@ export abstract class SocketIORoom extends EngineRoom<ConnectionState> {
     }
   }
 
-  private connectNamespace(connection: SessionConnection, name: string, auth: unknown): void {
+  private async connectNamespace(connection: SessionConnection, name: string, auth: unknown): Promise<void> {
     const existing = connection.sockets.get(name);
     if (existing) {
       existing.send(connectPacket(name, existing.id));
       return;
     }
+    if (connection.connecting.has(name)) return;
     const nsp = this.io.lookup(name);
     if (nsp === null) {
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, "Invalid namespace"))));
       return;
     }
-    const record = {
+    const record: SocketRecord = {
       id: newSocketId(),
       rooms: [],
       data: undefined,
       auth: (auth ?? {}) as Record<string, unknown>,
       connectedAt: Date.now(),
     };
+    const socket = new Socket<ListenEvents, EmitEvents, SocketData>(nsp, connection, record);
+    connection.connecting.add(name);
+    let refusal: Error | null;
+    try {
+      refusal = await this.authorize(socket).then(() => nsp.authorize(socket), (error) => toError(error));
+    } finally {
+      connection.connecting.delete(name);
+    }
+    if (connection.session.closed) return;
+    if (refusal) {
+      const data = refusal instanceof ConnectError ? refusal.data : (refusal as { data?: unknown }).data;
+      connection.send(new EncodedMessage(encode(connectErrorPacket(name, refusal.message, data))));
+      return;
+    }
     connection.state.sockets[name] = record;
-    const socket = new Socket(nsp, connection, record);
     connection.sockets.set(name, socket);
     nsp.addSocket(socket);
     connection.persist();
     socket.send(connectPacket(name, socket.id));
     nsp.runConnection(socket);
   }
+
+  // --- REST API (RPC) ------------------------------------------------------
+  // Called by the Worker's REST API (src/rest/routes.ts) on this object's stub,
+  // after it validated the request. Each method first rebuilds the sockets in
+  // case the object just woke from hibernation.
+
+  private idempotencyLog?: IdempotencyLog;
+
+  /** The REST API speaks for any event map. */
+  private get untypedIo(): Server {
+    return this.io as unknown as Server;
+  }
+
+  /** Emits each command in order (an Idempotency-Key seen before is not delivered again). */
+  restEmit(commands: EmitCommand[]): EmitOutcome[] {
+    this.restoreSessions();
+    this.idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql);
+    return rest.emitAll(this.untypedIo, this.idempotencyLog, commands);
+  }
+
+  restInfo(): RoomInfo {
+    this.restoreSessions();
+    return rest.roomInfo(this.untypedIo, this.sessions.size);
+  }
+
+  restFetchSockets(selector: SocketSelector): SocketDescription[] {
+    this.restoreSessions();
+    return rest.fetchSockets(this.untypedIo, selector);
+  }
+
+  /** Returns how many sockets were selected (and now are in `rooms`). */
+  restSocketsJoin(selector: SocketSelector, rooms: string[]): number {
+    this.restoreSessions();
+    return rest.socketsJoin(this.untypedIo, selector, rooms);
+  }
+
+  restSocketsLeave(selector: SocketSelector, rooms: string[]): number {
+    this.restoreSessions();
+    return rest.socketsLeave(this.untypedIo, selector, rooms);
+  }
+
+  restDisconnectSockets(selector: SocketSelector, close: boolean): number {
+    this.restoreSessions();
+    return rest.disconnectSockets(this.untypedIo, selector, close);
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,60 +1,100 @@
 import { EncodedMessage } from "../engine.io/frames";
 import { encode, eventPacket, RESERVED_EVENTS } from "../socket.io/protocol";
 import type { Namespace } from "./namespace";
-import type { Socket } from "./socket";
+import { AckTimeoutError, type Socket } from "./socket";
+import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
+
+export interface BroadcastFlags {
+  /** Drop the packet for sockets that cannot take it now. */
+  volatile?: boolean;
+  /** How long acknowledgements are awaited, ms. */
+  timeout?: number;
+}
+
+type AnySocket = Socket<any, any, any>;
+type BroadcastAck = (error: Error | null, responses: unknown[]) => void;
 
 /**
  * Selects sockets of a namespace by room (`to`/`in`) and exclusion (`except`),
- * and emits to them. A broadcast is encoded once, whatever the number of recipients.
+ * and emits to them. A broadcast is encoded once, whatever the number of
+ * recipients: every recipient gets the same frames.
  */
-export class BroadcastOperator {
+export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
   constructor(
-    private readonly nsp: Namespace,
+    private readonly nsp: Namespace<any, EmitEvents, SocketData>,
     private readonly rooms: ReadonlySet<string> = new Set(),
     private readonly exceptRooms: ReadonlySet<string> = new Set(),
-    private readonly exceptSocket: Socket | null = null,
+    private readonly flags: BroadcastFlags = {},
   ) {}
 
   /** Targets sockets in these rooms (union). */
-  to(room: string | readonly string[]): BroadcastOperator {
-    return new BroadcastOperator(this.nsp, union(this.rooms, room), this.exceptRooms, this.exceptSocket);
+  to(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.nsp, union(this.rooms, room), this.exceptRooms, this.flags);
   }
 
-  in(room: string | readonly string[]): BroadcastOperator {
+  in(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.to(room);
   }
 
   /** Leaves out sockets in these rooms (a socket id is a room of its own). */
-  except(room: string | readonly string[]): BroadcastOperator {
-    return new BroadcastOperator(this.nsp, this.rooms, union(this.exceptRooms, room), this.exceptSocket);
+  except(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.nsp, this.rooms, union(this.exceptRooms, room), this.flags);
   }
 
-  /** Emits to every selected socket; returns how many sockets it was sent to. */
-  emit(event: string, ...args: unknown[]): number {
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, volatile: true });
+  }
+
+  /** Awaits acknowledgements for at most `ms`: `emit(..., (error, responses) => ...)`. */
+  timeout(ms: number): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, timeout: ms });
+  }
+
+  /**
+   * Emits to every selected socket and returns how many it was sent to (socket.io
+   * returns `true`). With `timeout(ms)`, a function as last argument receives
+   * `(error, responses)`: every acknowledgement, or an error after `ms` with
+   * the responses received so far.
+   */
+  emit<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): number {
     if (RESERVED_EVENTS.has(event)) throw new Error(`"${event}" is a reserved event name`);
-    if (args.some((arg) => typeof arg === "function")) {
-      throw new Error("Broadcast with an acknowledgement needs socket.timeout(ms) (not supported yet)");
+    const last = args[args.length - 1];
+    const ack = typeof last === "function" ? (last as BroadcastAck) : null;
+    if (ack) {
+      if (this.flags.timeout === undefined) throw new Error("A broadcast with an acknowledgement needs timeout(ms)");
+      args = args.slice(0, -1);
     }
-    const message = new EncodedMessage(encode(eventPacket(this.nsp.name, event, args)));
+    const id = ack ? this.nsp.nextAckId() : undefined;
+    const message = new EncodedMessage(encode(eventPacket(this.nsp.name, event, args, id)));
+    const recipients: AnySocket[] | null = ack ? [] : null;
     let count = 0;
     for (const socket of this.sockets()) {
+      if (this.flags.volatile && !socket.connection.writable) continue;
       socket.connection.send(message);
+      recipients?.push(socket);
       count++;
     }
+    if (ack) collectAcks(recipients!, id!, this.flags.timeout!, ack);
     return count;
   }
 
+  /** Emits and resolves with every acknowledgement (rejects after the timeout). */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      this.emit(event, ...args, (error: Error | null, responses: unknown[]) => (error ? reject(error) : resolve(responses)));
+    });
+  }
+
   /** The selected sockets, each once. */
-  *sockets(): Generator<Socket> {
-    const excluded = new Set<Socket>();
+  *sockets(): Generator<Socket<any, EmitEvents, SocketData>> {
+    const excluded = new Set<AnySocket>();
     for (const room of this.exceptRooms) for (const socket of this.nsp.adapter.get(room) ?? []) excluded.add(socket);
-    if (this.exceptSocket) excluded.add(this.exceptSocket);
 
     if (this.rooms.size === 0) {
       for (const socket of this.nsp.sockets.values()) if (!excluded.has(socket)) yield socket;
       return;
     }
-    const seen = this.rooms.size > 1 ? new Set<Socket>() : null;
+    const seen = this.rooms.size > 1 ? new Set<AnySocket>() : null;
     for (const room of this.rooms) {
       for (const socket of this.nsp.adapter.get(room) ?? []) {
         if (excluded.has(socket)) continue;
@@ -80,8 +120,32 @@ export class BroadcastOperator {
     for (const socket of [...this.sockets()]) socket.disconnect(close);
   }
 
-  fetchSockets(): Socket[] {
+  fetchSockets(): Socket<any, EmitEvents, SocketData>[] {
     return [...this.sockets()];
+  }
+}
+
+/** Gathers one acknowledgement per recipient, or gives up after `timeout` ms. */
+function collectAcks(recipients: readonly AnySocket[], id: number, timeout: number, done: BroadcastAck): void {
+  const responses: unknown[] = [];
+  let finished = false;
+  const finish = (error: Error | null) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    for (const socket of recipients) socket.forgetAck(id);
+    done(error, responses);
+  };
+  const timer = setTimeout(() => finish(new AckTimeoutError()), timeout);
+  if (recipients.length === 0) {
+    queueMicrotask(() => finish(null));
+    return;
+  }
+  for (const socket of recipients) {
+    socket.expectAck(id, (...response: unknown[]) => {
+      responses.push(response[0]);
+      if (responses.length === recipients.length) finish(null);
+    });
   }
 }
 

@@ -1,23 +1,26 @@
 import { BroadcastOperator } from "./broadcast";
-import { NamespaceHandlers } from "./handlers";
+import { NamespaceHandlers, runConnectMiddlewares } from "./handlers";
 import type { Socket } from "./socket";
+import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { DisconnectReason } from "./types";
+
+type AnySocket = Socket<any, any, any>;
 
 /** Room name → member sockets, inside one namespace of one room object. */
 export class RoomIndex {
-  private readonly rooms = new Map<string, Set<Socket>>();
+  private readonly rooms = new Map<string, Set<AnySocket>>();
 
-  get(room: string): ReadonlySet<Socket> | undefined {
+  get(room: string): ReadonlySet<AnySocket> | undefined {
     return this.rooms.get(room);
   }
 
-  add(room: string, socket: Socket): void {
+  add(room: string, socket: AnySocket): void {
     let members = this.rooms.get(room);
     if (!members) this.rooms.set(room, (members = new Set()));
     members.add(socket);
   }
 
-  remove(room: string, socket: Socket): void {
+  remove(room: string, socket: AnySocket): void {
     const members = this.rooms.get(room);
     if (!members) return;
     members.delete(socket);
@@ -33,61 +36,88 @@ export class RoomIndex {
  * A namespace of the room object: its connected sockets, its rooms, and the
  * handlers registered for it (directly, or through a pattern that matches it).
  */
-export class Namespace extends NamespaceHandlers {
-  readonly sockets = new Map<string, Socket>();
+export class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
+  readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
   readonly adapter = new RoomIndex();
+  /** Ack ids start at a random point so that an ack from before a wake cannot match a new emit. */
+  private ackIds = Math.floor(Math.random() * 2 ** 24);
 
   constructor(
     readonly name: string,
     /** Handlers of the patterns (`io.of(/regex/)`) that match this namespace. */
-    private readonly inherited: () => readonly NamespaceHandlers[] = () => [],
+    private readonly inherited: () => readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = () => [],
   ) {
     super();
   }
 
-  to(room: string | readonly string[]): BroadcastOperator {
-    return new BroadcastOperator(this).to(room);
+  private operator(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this);
   }
 
-  in(room: string | readonly string[]): BroadcastOperator {
+  to(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().to(room);
+  }
+
+  in(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.to(room);
   }
 
-  except(room: string | readonly string[]): BroadcastOperator {
-    return new BroadcastOperator(this).except(room);
+  except(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().except(room);
+  }
+
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().volatile;
+  }
+
+  timeout(ms: number): BroadcastOperator<EmitEvents, SocketData> {
+    return this.operator().timeout(ms);
   }
 
   /** Emits to every socket of the namespace; returns how many sockets it was sent to. */
-  emit(event: string, ...args: unknown[]): number {
-    return new BroadcastOperator(this).emit(event, ...args);
+  emit<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): number {
+    return this.operator().emit(event, ...args);
   }
 
-  fetchSockets(): Socket[] {
+  emitWithAck<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): Promise<unknown[]> {
+    return this.operator().emitWithAck(event, ...args);
+  }
+
+  fetchSockets(): Socket<ListenEvents, EmitEvents, SocketData>[] {
     return [...this.sockets.values()];
   }
 
   socketsJoin(room: string | readonly string[]): void {
-    new BroadcastOperator(this).socketsJoin(room);
+    this.operator().socketsJoin(room);
   }
 
   socketsLeave(room: string | readonly string[]): void {
-    new BroadcastOperator(this).socketsLeave(room);
+    this.operator().socketsLeave(room);
   }
 
   disconnectSockets(close = false): void {
-    new BroadcastOperator(this).disconnectSockets(close);
+    this.operator().disconnectSockets(close);
   }
 
   // --- used by the room object --------------------------------------------
 
+  nextAckId(): number {
+    return this.ackIds++;
+  }
+
   /** Indexes a socket (new, or restored after hibernation). */
-  addSocket(socket: Socket): void {
+  addSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
+    socket.connected = true;
     this.sockets.set(socket.id, socket);
     for (const room of socket.rooms) this.adapter.add(room, socket);
   }
 
   /** Unindexes a socket, forgets it in the connection's state and runs the disconnect handlers. */
-  removeSocket(socket: Socket, reason: DisconnectReason): void {
+  removeSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>, reason: DisconnectReason): void {
     if (!this.sockets.delete(socket.id)) return;
     for (const room of socket.rooms) this.adapter.remove(room, socket);
     socket.markDisconnected();
@@ -97,23 +127,32 @@ export class Namespace extends NamespaceHandlers {
       delete state.sockets[this.name];
       socket.connection.persist();
     }
-    this.runDisconnect(socket, reason);
-  }
-
-  private *chain(): Generator<NamespaceHandlers> {
-    yield* this.inherited();
-    yield this;
-  }
-
-  runConnection(socket: Socket): void {
-    for (const handlers of this.chain()) handlers.fireConnection(socket);
-  }
-
-  runDisconnect(socket: Socket, reason: DisconnectReason): void {
+    socket.fireLocal("disconnect", [reason]);
     for (const handlers of this.chain()) handlers.fireDisconnect(socket, reason);
   }
 
-  runEvent(socket: Socket, event: string, args: unknown[]): void {
-    for (const handlers of this.chain()) handlers.fireEvent(socket, event, args);
+  /** Connect middlewares of the patterns that match, then of this namespace; resolves with a refusal. */
+  authorize(socket: Socket<ListenEvents, EmitEvents, SocketData>): Promise<Error | null> {
+    return runConnectMiddlewares([...this.chain()].flatMap((handlers) => handlers.middlewares), socket);
+  }
+
+  runConnection(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
+    socket.ensureListeners();
+    const settled = () => socket.saveDataIfChanged();
+    for (const handlers of this.chain()) handlers.fireConnection(socket, settled);
+  }
+
+  runSetup(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
+    for (const handlers of this.chain()) handlers.fireSetup(socket);
+  }
+
+  runEvent(socket: Socket<ListenEvents, EmitEvents, SocketData>, event: string, args: unknown[], settled: () => void): void {
+    for (const handlers of this.chain()) handlers.fireAny(socket, event, args, settled);
+    for (const handlers of this.chain()) handlers.fireEvent(socket, event, args, settled);
+  }
+
+  private *chain(): Generator<NamespaceHandlers<ListenEvents, EmitEvents, SocketData>> {
+    yield* this.inherited();
+    yield this;
   }
 }

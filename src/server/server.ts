@@ -1,6 +1,8 @@
 import { BroadcastOperator } from "./broadcast";
-import { NamespaceHandlers, type ConnectionHandler } from "./handlers";
+import { NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } from "./handlers";
 import { Namespace } from "./namespace";
+import type { Socket } from "./socket";
+import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 
 export type NamespacePattern = RegExp | ((name: string) => boolean);
 
@@ -9,81 +11,136 @@ export interface ServerSettings {
   dynamicNamespaces: boolean;
 }
 
+/** Emits into another room object (over Durable Object RPC); see `Server.room`. */
+export interface RemoteRoom {
+  of(namespace: string): RemoteRoom;
+  to(room: string | readonly string[]): RemoteRoom;
+  in(room: string | readonly string[]): RemoteRoom;
+  except(room: string | readonly string[]): RemoteRoom;
+  /** Resolves with how many sockets of that room received it. */
+  emit(event: string, ...args: unknown[]): Promise<number>;
+}
+
 /**
  * The server-side API of one room object, modelled on socket.io's `Server`.
  * Declare namespaces and handlers once, in the room's `setup(io)`.
  */
-export class Server {
-  private readonly namespaces = new Map<string, Namespace>();
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> {
+  private readonly namespaces = new Map<string, Namespace<ListenEvents, EmitEvents, SocketData>>();
   private readonly declared = new Set<string>();
-  private readonly patterns: { match: (name: string) => boolean; handlers: NamespaceHandlers }[] = [];
+  private readonly patterns: {
+    match: (name: string) => boolean;
+    handlers: NamespaceHandlers<ListenEvents, EmitEvents, SocketData>;
+  }[] = [];
 
-  constructor(readonly settings: ServerSettings = { dynamicNamespaces: true }) {}
+  constructor(
+    readonly settings: ServerSettings = { dynamicNamespaces: true },
+    private readonly remote: (room: string) => RemoteRoom = () => {
+      throw new Error("Cross-room emits need a room object");
+    },
+  ) {}
 
   /** A namespace by name, or handlers shared by every namespace a pattern matches. */
-  of(name: string): Namespace;
-  of(pattern: NamespacePattern): NamespaceHandlers;
-  of(nameOrPattern: string | NamespacePattern): Namespace | NamespaceHandlers {
+  of(name: string): Namespace<ListenEvents, EmitEvents, SocketData>;
+  of(pattern: NamespacePattern): NamespaceHandlers<ListenEvents, EmitEvents, SocketData>;
+  of(nameOrPattern: string | NamespacePattern) {
     if (typeof nameOrPattern === "string") {
       const name = normalize(nameOrPattern);
       this.declared.add(name);
       return this.namespace(name);
     }
     const match = nameOrPattern instanceof RegExp ? (n: string) => nameOrPattern.test(n) : nameOrPattern;
-    const handlers = new NamespaceHandlers();
+    const handlers = new NamespaceHandlers<ListenEvents, EmitEvents, SocketData>();
     this.patterns.push({ match, handlers });
     return handlers;
   }
 
   /** The main namespace ("/"). */
-  get sockets(): Namespace {
+  get sockets(): Namespace<ListenEvents, EmitEvents, SocketData> {
     return this.of("/");
   }
 
-  on(type: "connection", handler: ConnectionHandler): this {
+  /**
+   * Another room (Durable Object) of this Worker, by name: `io.room("other").to("sub").emit(...)`.
+   * Delivery goes over Durable Object RPC; the promise says how many sockets received it.
+   */
+  room(name: string): RemoteRoom {
+    return this.remote(name);
+  }
+
+  on(type: "connection", handler: ConnectionHandler<Socket<ListenEvents, EmitEvents, SocketData>>): this {
     this.sockets.on(type, handler);
     return this;
   }
 
-  to(room: string | readonly string[]): BroadcastOperator {
+  onSocket(setup: ConnectionHandler<Socket<ListenEvents, EmitEvents, SocketData>>): this {
+    this.sockets.onSocket(setup);
+    return this;
+  }
+
+  use(middleware: ConnectMiddleware<Socket<ListenEvents, EmitEvents, SocketData>>): this {
+    this.sockets.use(middleware);
+    return this;
+  }
+
+  to(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.sockets.to(room);
   }
 
-  in(room: string | readonly string[]): BroadcastOperator {
+  in(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.sockets.to(room);
   }
 
-  except(room: string | readonly string[]): BroadcastOperator {
+  except(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.sockets.except(room);
   }
 
-  emit(event: string, ...args: unknown[]): number {
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.volatile;
+  }
+
+  timeout(ms: number): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.timeout(ms);
+  }
+
+  emit<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): number {
     return this.sockets.emit(event, ...args);
   }
 
+  fetchSockets(): Socket<ListenEvents, EmitEvents, SocketData>[] {
+    return this.sockets.fetchSockets();
+  }
+
   /** The namespace a client asks to connect to, or null when it is not allowed. */
-  lookup(name: string): Namespace | null {
+  lookup(name: string): Namespace<ListenEvents, EmitEvents, SocketData> | null {
     const existing = this.namespaces.get(name);
-    if (existing && (this.declared.has(name) || existing.sockets.size > 0 || this.isAllowed(name))) return existing;
+    if (existing && (existing.sockets.size > 0 || this.isAllowed(name))) return existing;
     return this.isAllowed(name) ? this.namespace(name) : null;
   }
 
+  /** A namespace that exists in this object now, by name; unlike `of` and `lookup`, never creates one. */
+  existing(name: string): Namespace<ListenEvents, EmitEvents, SocketData> | undefined {
+    return this.namespaces.get(normalize(name));
+  }
+
   /** Namespaces that exist in this object now. */
-  all(): IterableIterator<Namespace> {
+  all(): IterableIterator<Namespace<ListenEvents, EmitEvents, SocketData>> {
     return this.namespaces.values();
   }
 
   private isAllowed(name: string): boolean {
-    return (
-      this.declared.has(name) || this.settings.dynamicNamespaces || this.patterns.some((p) => p.match(name))
-    );
+    return this.declared.has(name) || this.settings.dynamicNamespaces || this.patterns.some((p) => p.match(name));
   }
 
-  private namespace(name: string): Namespace {
+  private namespace(name: string): Namespace<ListenEvents, EmitEvents, SocketData> {
     let nsp = this.namespaces.get(name);
     if (!nsp) {
       const inherited = () => this.patterns.filter((p) => p.match(name)).map((p) => p.handlers);
-      nsp = new Namespace(name, inherited);
+      nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited);
       this.namespaces.set(name, nsp);
     }
     return nsp;

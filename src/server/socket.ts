@@ -1,30 +1,60 @@
 import { EncodedMessage } from "../engine.io/frames";
 import { ackPacket, disconnectPacket, encode, eventPacket, RESERVED_EVENTS, type Packet } from "../socket.io/protocol";
-import { BroadcastOperator } from "./broadcast";
+import { BroadcastOperator, type BroadcastFlags } from "./broadcast";
+import { guard, logHandlerError } from "./handlers";
 import type { Namespace } from "./namespace";
+import type {
+  AckResponse,
+  ArgsWithoutAck,
+  DefaultEventsMap,
+  EventNames,
+  EventParams,
+  EventsMap,
+  SocketReservedEvents,
+} from "./typed-events";
 import type { Connection, DisconnectReason, Handshake, SocketRecord } from "./types";
 
+type Listener = (...args: any[]) => unknown;
 type AckCallback = (...args: unknown[]) => void;
+/** A packet middleware sees `[event, ...args]`; `next(error)` drops the packet. */
+export type PacketMiddleware = (packet: [string, ...unknown[]], next: (error?: Error) => void) => unknown;
+
+export class AckTimeoutError extends Error {
+  constructor() {
+    super("operation has timed out");
+  }
+}
 
 /**
  * A client's socket in one namespace. Its id, rooms, auth and `data` live in the
- * connection's attachment and survive hibernation; pending acknowledgements of
- * server emits live in memory only.
+ * connection's attachment and survive hibernation. Its listeners are rebuilt by
+ * the namespace's `onSocket` setup whenever the socket is rebuilt in memory;
+ * acknowledgements it is still waiting for live in memory only.
  */
-export class Socket {
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> {
   readonly id: string;
   readonly rooms: Set<string>;
-  connected = true;
-  private nextAckId = 0;
+  connected = false;
   private readonly pendingAcks = new Map<number, AckCallback>();
+  private readonly listeners = new Map<string, Listener[]>();
+  private readonly anyListeners: Listener[] = [];
+  private readonly middlewares: PacketMiddleware[] = [];
+  private listenersReady = false;
+  /** JSON of `data` as last persisted, to persist only changes. */
+  private savedData: string | undefined;
 
   constructor(
-    readonly nsp: Namespace,
+    readonly nsp: Namespace<ListenEvents, EmitEvents, SocketData>,
     readonly connection: Connection,
     private readonly record: SocketRecord,
   ) {
     this.id = record.id;
     this.rooms = new Set([record.id, ...record.rooms]);
+    this.savedData = jsonOf(record.data);
   }
 
   get handshake(): Handshake {
@@ -39,28 +69,105 @@ export class Socket {
     };
   }
 
-  /** Arbitrary data kept with the socket across hibernation. Assign it to persist a change. */
-  get data(): any {
-    return this.record.data;
+  /** The room object (top-level room) this socket is in. */
+  get room(): string {
+    return this.connection.state.room;
   }
 
-  set data(value: unknown) {
-    this.record.data = value;
-    this.connection.persist();
+  /**
+   * Arbitrary data kept with the socket across hibernation (JSON, within the
+   * attachment's 16 KB). Changes are saved after each handler returns (or its
+   * promise settles), and at once on assignment.
+   */
+  get data(): SocketData {
+    return this.record.data as SocketData;
   }
+
+  set data(value: SocketData) {
+    this.record.data = value;
+    this.saveData();
+  }
+
+  // --- listeners -------------------------------------------------------------
+
+  on<Ev extends EventNames<ListenEvents> | keyof SocketReservedEvents>(
+    event: Ev,
+    listener: Ev extends EventNames<ListenEvents>
+      ? ListenEvents[Ev]
+      : Ev extends keyof SocketReservedEvents
+        ? SocketReservedEvents[Ev]
+        : never,
+  ): this {
+    const list = this.listeners.get(event);
+    if (list) list.push(listener as Listener);
+    else this.listeners.set(event, [listener as Listener]);
+    return this;
+  }
+
+  once<Ev extends EventNames<ListenEvents>>(event: Ev, listener: ListenEvents[Ev]): this {
+    const wrapper = (...args: unknown[]) => {
+      this.off(event, wrapper as ListenEvents[Ev]);
+      return (listener as Listener)(...args);
+    };
+    return this.on(event, wrapper as never);
+  }
+
+  off<Ev extends EventNames<ListenEvents>>(event: Ev, listener?: ListenEvents[Ev]): this {
+    if (!listener) this.listeners.delete(event);
+    else this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener));
+    return this;
+  }
+
+  onAny(listener: (event: string, ...args: any[]) => unknown): this {
+    this.anyListeners.push(listener);
+    return this;
+  }
+
+  /** Registers a packet middleware (socket.io's `socket.use`). */
+  use(middleware: PacketMiddleware): this {
+    this.middlewares.push(middleware);
+    return this;
+  }
+
+  // --- emitting --------------------------------------------------------------
 
   /** Emits to this socket; a function as last argument receives the client's acknowledgement. */
-  emit(event: string, ...args: unknown[]): true {
-    if (RESERVED_EVENTS.has(event)) throw new Error(`"${event}" is a reserved event name`);
-    let id: number | undefined;
-    const last = args[args.length - 1];
-    if (typeof last === "function") {
-      args.pop();
-      id = this.nextAckId++;
-      this.pendingAcks.set(id, last as AckCallback);
-    }
-    this.send(eventPacket(this.nsp.name, event, args, id));
+  emit<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: EventParams<EmitEvents, Ev>): true {
+    this.emitWith({}, event, args as unknown[]);
     return true;
+  }
+
+  /** Emits and resolves with the client's acknowledgement. */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    event: Ev,
+    ...args: ArgsWithoutAck<EmitEvents, Ev>
+  ): Promise<AckResponse<EmitEvents, Ev>> {
+    return this.timeoutAck({}, event, args as unknown[]);
+  }
+
+  /** Bounds the wait for the acknowledgement: the callback gets `(error, response)`. */
+  timeout(ms: number) {
+    const flags: BroadcastFlags = { timeout: ms };
+    return {
+      emit: <Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): true => {
+        this.emitWith(flags, event, args);
+        return true;
+      },
+      emitWithAck: <Ev extends EventNames<EmitEvents>>(
+        event: Ev,
+        ...args: ArgsWithoutAck<EmitEvents, Ev>
+      ): Promise<AckResponse<EmitEvents, Ev>> => this.timeoutAck(flags, event, args as unknown[]),
+    };
+  }
+
+  /** The packet may be dropped if the client cannot take it now (a polling client between requests). */
+  get volatile() {
+    return {
+      emit: <Ev extends EventNames<EmitEvents>>(event: Ev, ...args: EventParams<EmitEvents, Ev>): true => {
+        this.emitWith({ volatile: true }, event, args as unknown[]);
+        return true;
+      },
+    };
   }
 
   join(room: string | readonly string[]): void {
@@ -68,7 +175,7 @@ export class Socket {
     for (const r of typeof room === "string" ? [room] : room) {
       if (this.rooms.has(r)) continue;
       this.rooms.add(r);
-      this.nsp.adapter.add(r, this);
+      if (this.connected) this.nsp.adapter.add(r, this);
       changed = true;
     }
     if (changed) this.saveRooms();
@@ -80,21 +187,21 @@ export class Socket {
     this.saveRooms();
   }
 
-  to(room: string | readonly string[]): BroadcastOperator {
+  to(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.broadcast.to(room);
   }
 
-  in(room: string | readonly string[]): BroadcastOperator {
+  in(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.broadcast.to(room);
   }
 
-  except(room: string | readonly string[]): BroadcastOperator {
+  except(room: string | readonly string[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.broadcast.except(room);
   }
 
   /** Every other socket of the namespace (or of the rooms chosen next). */
-  get broadcast(): BroadcastOperator {
-    return new BroadcastOperator(this.nsp, new Set(), new Set(), this);
+  get broadcast(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]));
   }
 
   /** Disconnects this namespace; with `close`, the whole underlying connection. */
@@ -109,10 +216,32 @@ export class Socket {
     return this;
   }
 
-  // --- used by the namespace ----------------------------------------------
+  // --- used by the room and the namespace ------------------------------------
 
   send(packet: Packet): void {
     this.connection.send(new EncodedMessage(encode(packet)));
+  }
+
+  /** Registers the namespace's `onSocket` listeners once per in-memory socket. */
+  ensureListeners(): void {
+    if (this.listenersReady) return;
+    this.listenersReady = true;
+    this.nsp.runSetup(this);
+  }
+
+  /** A client event: packet middlewares, then `onAny` listeners, then the event's listeners. */
+  dispatch(event: string, args: unknown[]): void {
+    this.ensureListeners();
+    runPacketMiddlewares(this.middlewares, [event, ...args], (error) => {
+      if (error) {
+        this.fireLocal("error", [error]);
+        return;
+      }
+      const settled = () => this.saveDataIfChanged();
+      this.nsp.runEvent(this, event, args, settled);
+      for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
+      for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args), settled);
+    });
   }
 
   /** Returns the function a handler calls to acknowledge the client's event (once). */
@@ -125,11 +254,26 @@ export class Socket {
     };
   }
 
+  /** Waits for the client's acknowledgement of packet `id`. */
+  expectAck(id: number, callback: AckCallback): void {
+    this.pendingAcks.set(id, callback);
+  }
+
+  forgetAck(id: number): void {
+    this.pendingAcks.delete(id);
+  }
+
   receiveAck(id: number, args: unknown[]): void {
     const callback = this.pendingAcks.get(id);
-    if (callback === undefined) return; // Unknown or lost to hibernation.
+    if (callback === undefined) return; // Unknown, timed out, or lost to hibernation.
     this.pendingAcks.delete(id);
-    callback(...args);
+    guard(() => callback(...args));
+  }
+
+  /** Runs the socket's own listeners of a reserved event ("disconnect", "error"). */
+  fireLocal(event: string, args: unknown[]): void {
+    this.ensureListeners();
+    for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args));
   }
 
   markDisconnected(): void {
@@ -137,10 +281,83 @@ export class Socket {
     this.pendingAcks.clear();
   }
 
+  saveDataIfChanged(): void {
+    if (jsonOf(this.record.data) !== this.savedData) this.saveData();
+  }
+
   private saveRooms(): void {
     this.record.rooms = [...this.rooms].filter((r) => r !== this.id);
     this.connection.persist();
   }
+
+  private saveData(): void {
+    this.savedData = jsonOf(this.record.data);
+    this.connection.persist();
+  }
+
+  private emitWith(flags: BroadcastFlags, event: string, args: unknown[]): void {
+    if (RESERVED_EVENTS.has(event)) throw new Error(`"${event}" is a reserved event name`);
+    if (flags.volatile && !this.connection.writable) return;
+    let id: number | undefined;
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      args = args.slice(0, -1);
+      id = this.nsp.nextAckId();
+      this.expectAck(id, withTimeout(this, id, flags.timeout, last as AckCallback));
+    }
+    this.send(eventPacket(this.nsp.name, event, args, id));
+  }
+
+  private timeoutAck(flags: BroadcastFlags, event: string, args: unknown[]): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const callback = flags.timeout === undefined
+        ? (...response: unknown[]) => resolve(response[0])
+        : (error: unknown, ...response: unknown[]) => (error ? reject(error) : resolve(response[0]));
+      this.emitWith(flags, event, [...args, callback]);
+    });
+  }
+}
+
+/** With a timeout, the callback gets `(error, ...response)`; without, the response alone. */
+function withTimeout(socket: Socket<any, any, any>, id: number, timeout: number | undefined, callback: AckCallback): AckCallback {
+  if (timeout === undefined) return callback;
+  const timer = setTimeout(() => {
+    socket.forgetAck(id);
+    callback(new AckTimeoutError());
+  }, timeout);
+  return (...response: unknown[]) => {
+    clearTimeout(timer);
+    callback(null, ...response);
+  };
+}
+
+function runPacketMiddlewares(
+  middlewares: readonly PacketMiddleware[],
+  packet: [string, ...unknown[]],
+  done: (error?: Error) => void,
+): void {
+  const step = (i: number): void => {
+    if (i === middlewares.length) return done();
+    let called = false;
+    const next = (error?: Error) => {
+      if (called) return;
+      called = true;
+      if (error) done(error);
+      else step(i + 1);
+    };
+    try {
+      const result = middlewares[i](packet, next);
+      if (result instanceof Promise) result.catch((error) => next(error instanceof Error ? error : new Error(String(error))));
+    } catch (error) {
+      logHandlerError(error);
+      next(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  step(0);
+}
+
+function jsonOf(value: unknown): string | undefined {
+  return value === undefined ? undefined : JSON.stringify(value);
 }
 
 export type { DisconnectReason };

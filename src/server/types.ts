@@ -1,4 +1,5 @@
 import type { Socket } from "./socket";
+
 import type { EncodedMessage } from "../engine.io/frames";
 
 /** One namespace's socket of a connection, as stored in the WebSocket attachment. */
@@ -13,6 +14,8 @@ export interface SocketRecord {
 
 /** Everything about a connection that must survive hibernation (its attachment, at most 16 KB). */
 export interface ConnectionState {
+  /** The room (object) the connection belongs to. */
+  room: string;
   query: Record<string, string>;
   headers: Record<string, string>;
   address: string | null;
@@ -25,12 +28,14 @@ export interface Connection {
   readonly sid: string;
   readonly state: ConnectionState;
   send(message: EncodedMessage): void;
+  /** Whether a packet sent now goes out at once (false: a polling client between requests). */
+  readonly writable: boolean;
   /** Writes `state` where it survives hibernation. */
   persist(): void;
   /** Closes the whole connection (every namespace). */
   close(): void;
   /** Forgets a socket that left its namespace. */
-  detach(socket: Socket): void;
+  detach(socket: Socket<any, any, any>): void;
 }
 
 export type DisconnectReason =

@@ -1,9 +1,12 @@
 import { Hono, type Context } from "hono";
 import { readServerOptions, type Env } from "../config";
+import { benchStatsResponse } from "../bench-stats";
 import { EngineError } from "../engine.io/protocol";
 import { isOriginAllowed, preflight, withCors } from "./cors";
 import { demoPage } from "./demo-page";
-import { roomForRequest } from "./rooms";
+import { roomForRequest, type RoomTarget } from "./rooms";
+import { ROOM_HEADER } from "../room/ids";
+import { restApi } from "../rest/routes";
 // The browser build of socket.io-client, served for the demo page (a Text module, see wrangler.toml).
 import socketIoClientBundle from "socket.io-client-bundle";
 
@@ -17,6 +20,11 @@ app.get("/socket.io-client.js", (c) =>
   }),
 );
 app.get("/health", (c) => c.json({ ok: true }));
+/** Benchmark counters: 404 unless the var BENCH_STATS is "on" (see src/bench-stats.ts). */
+app.get("/__bench/stats", (c) => benchStatsResponse(c.env));
+
+/** REST API for other backends: publish, presence, socket management (see README, "REST API"). */
+app.route("/v1", restApi);
 
 /** Socket.IO: every request goes to its room's object, which speaks the protocol. */
 app.all("/socket.io/", (c) => forward(c, (url) => roomForRequest(c.env, url, readServerOptions(c.env).defaultRoom)));
@@ -30,7 +38,7 @@ app.all("/engine.io/", (c) => {
 
 async function forward(
   c: Context<{ Bindings: Env }>,
-  target: (url: URL) => { stub: DurableObjectStub } | { error: Response },
+  target: (url: URL) => RoomTarget,
 ): Promise<Response> {
   const request = c.req.raw;
   const origin = request.headers.get("Origin");
@@ -39,6 +47,15 @@ async function forward(
   }
   if (request.method === "OPTIONS") return preflight(request);
   const routed = target(new URL(request.url));
-  const response = "error" in routed ? routed.error : await routed.stub.fetch(request);
+  if ("error" in routed) return withCors(routed.error, origin);
+  const response = await routed.stub.fetch(withRoomHeader(request, routed.room));
   return withCors(response, origin);
+}
+
+/** Tells the room object its name (it cannot read it from its id); a client cannot set it. */
+function withRoomHeader(request: Request, room: string | undefined): Request {
+  const headers = new Headers(request.headers);
+  headers.delete(ROOM_HEADER);
+  if (room !== undefined) headers.set(ROOM_HEADER, room);
+  return new Request(request, { headers });
 }

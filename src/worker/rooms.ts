@@ -5,7 +5,8 @@ import { objectIdOfSession } from "../room/ids";
 /** Room names: what fits in a URL and a log line without escaping. */
 export const ROOM_NAME = /^[A-Za-z0-9._:@~-]{1,128}$/;
 
-export type RoomTarget = { stub: DurableObjectStub } | { error: Response };
+/** The object to forward to; `room` is known when the request named it (not when a sid did). */
+export type RoomTarget = { stub: DurableObjectStub; room?: string } | { error: Response };
 
 /**
  * The room object a Socket.IO request belongs to: the one named in the session
@@ -24,7 +25,7 @@ export function roomForRequest(env: Env, url: URL, defaultRoom: string): RoomTar
   }
   const room = url.searchParams.get("room") ?? defaultRoom;
   if (!ROOM_NAME.test(room)) return { error: invalidRoom(room) };
-  return { stub: env.ROOMS.get(env.ROOMS.idFromName(room)) };
+  return { stub: env.ROOMS.get(env.ROOMS.idFromName(room)), room };
 }
 
 export function invalidRoom(room: string): Response {

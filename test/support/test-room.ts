@@ -1,15 +1,67 @@
+import { ConnectError } from "../../src/server/handlers";
 import { SocketIORoom } from "../../src/room/socketio-room";
 import type { Server } from "../../src/server/server";
 
 type Ack = (...args: unknown[]) => void;
 
+interface ClientToServer {
+  echo: (value: unknown, ack: Ack) => void;
+  mutate: (ack: (count: number) => void) => void;
+  forbidden: () => void;
+}
+interface ServerToClient {
+  welcome: (id: string) => void;
+  question: (q: unknown, answer: (a: unknown) => void) => void;
+  vote: (answer: (choice: unknown) => void) => void;
+  [event: string]: (...args: any[]) => void;
+}
+interface SocketData {
+  nick?: string;
+  count?: number;
+}
+
 /** A room with server-side handlers, to test what the relay alone cannot show. */
-export class TestRoom extends SocketIORoom {
-  protected override setup(io: Server): void {
+export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, SocketData> {
+  protected override setup(io: Server<ClientToServer, ServerToClient, SocketData>): void {
+    // Connect middleware: refuse on request, with data for the client.
+    io.use((socket, next) =>
+      socket.handshake.auth.deny ? next(new ConnectError("denied by middleware", { reason: "asked" })) : next(),
+    );
+    io.of("/private").use(async (socket) => {
+      if (socket.handshake.auth.token !== "letmein") throw new Error("bad token");
+    });
+
+    // Per-socket listeners: rebuilt after every wake, no side effects here.
+    io.onSocket((socket) => {
+      socket.use(([event], next) => (event === "forbidden" ? next(new Error("not allowed")) : next()));
+      socket.on("error", (error: Error) => socket.emit("refused", error.message));
+      socket.on("echo", (value, ack) => ack(value));
+      socket.on("mutate", (ack) => {
+        socket.data.count = (socket.data.count ?? 0) + 1; // a mutation, persisted after the handler
+        ack(socket.data.count);
+      });
+    });
+
     io.of("/")
-      .on("connection", (socket) => socket.emit("welcome", socket.id))
+      // Once per connection, never again after a wake.
+      .on("connection", (socket) => {
+        socket.data = {};
+        socket.emit("welcome", socket.id);
+      })
       // Server → client ack: the server asks, the client's answer goes back as the ack.
       .event("ask", (socket, question: unknown, ack: Ack) => socket.emit("question", question, (answer: unknown) => ack(answer)))
+      .event("ask-timeout", async (socket, ms: number, ack: Ack) => {
+        try {
+          ack({ answer: await socket.timeout(ms).emitWithAck("question", "quick?") });
+        } catch (error) {
+          ack({ error: (error as Error).message });
+        }
+      })
+      .event("poll-all", (_socket, ms: number, ack: Ack) =>
+        io.timeout(ms).emit("vote", (error: Error | null, responses: unknown[]) =>
+          ack({ error: error?.message ?? null, responses: responses.sort() }),
+        ),
+      )
       .event("join", (socket, room: string, ack: Ack) => {
         socket.join(room);
         ack();
@@ -19,12 +71,15 @@ export class TestRoom extends SocketIORoom {
         ack();
       })
       .event("to", (socket, room: string, event: string, ...args: unknown[]) => socket.to(room).emit(event, ...args))
-      .event("set-data", (socket, data: unknown, ack: Ack) => {
+      .event("cross", async (_socket, room: string, subRooms: string[], event: string, arg: unknown, ack: Ack) =>
+        ack(await io.room(room).to(subRooms).emit(event, arg)),
+      )
+      .event("set-data", (socket, data: SocketData, ack: Ack) => {
         socket.data = data;
         ack();
       })
       .event("whoami", (socket, ack: Ack) =>
-        ack({ id: socket.id, rooms: [...socket.rooms], data: socket.data, auth: socket.handshake.auth }),
+        ack({ id: socket.id, room: socket.room, rooms: [...socket.rooms], data: socket.data, auth: socket.handshake.auth }),
       )
       .event("throw", () => {
         throw new Error("handler failure on purpose");

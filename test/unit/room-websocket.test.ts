@@ -123,7 +123,7 @@ describe("server API (test room)", () => {
     expect(await socket.next()).toBe("432[]");
     socket.send('423["whoami"]');
     expect(JSON.parse(((await socket.next()) as string).slice(3))).toEqual([
-      { id, rooms: [id, "blue"], data: { nick: "ann" }, auth: { token: "abc" } },
+      { id, room: "", rooms: [id, "blue"], data: { nick: "ann" }, auth: { token: "abc" } },
     ]);
   });
 

@@ -16,10 +16,10 @@ export const TEST_WORKER_CONFIG = "./test/support/wrangler.test.toml";
  */
 export async function startWorker(
   vars: Record<string, string> = {},
-  options: { configPath?: string; env?: string } = {},
+  options: { configPath?: string; env?: string; secrets?: Record<string, string> } = {},
 ): Promise<RunningWorker> {
   const configPath = options.configPath ?? "./wrangler.toml";
-  const harness = createTestHarness({ workers: [{ configPath, env: options.env, vars }] });
+  const harness = createTestHarness({ workers: [{ configPath, env: options.env, vars, secrets: options.secrets }] });
   const { url } = await harness.listen();
   if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") throw new Error(`unexpected host ${url.hostname}`);
   return {

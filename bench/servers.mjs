@@ -1,0 +1,237 @@
+/**
+ * Starts and stops the benchmark's subjects, each as a child process in its
+ * own process group on 127.0.0.1 and a free port:
+ *   project    `wrangler dev` of the repository's wrangler.toml (how users serve it locally)
+ *   raw-do     `wrangler dev` of bench/raw-do/wrangler.toml (the platform floor)
+ *   socket.io  node bench/socketio-server.mjs (Node socket.io 4.x)
+ * Every started group is killed on stop(), and by stopAll() on exit, error or signal.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { commandLine, cpuSeconds, fileLimit, isAlive, openFiles, processTree, rssKiB } from "./proc.mjs";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+
+export const SUBJECTS = {
+  project: { label: "project", kind: "wrangler", config: "wrangler.toml" },
+  "raw-do": { label: "raw DO", kind: "wrangler", config: join("bench", "raw-do", "wrangler.toml") },
+  "socket.io": { label: "socket.io", kind: "node", script: join("bench", "socketio-server.mjs") },
+};
+
+/** @type {Set<Server>} */
+const running = new Set();
+
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+class Server {
+  constructor(name, child, port, tmp) {
+    this.name = name;
+    this.child = child;
+    this.pid = child.pid;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.wsUrl = `ws://127.0.0.1:${port}`;
+    this.tmp = tmp;
+    /** wrangler dev's DevTools port (wrangler subjects only). */
+    this.inspectorPort = null;
+    this.output = [];
+    this.exited = null;
+    child.on("exit", (code, signal) => (this.exited = { code, signal }));
+    const keep = (chunk) => {
+      for (const line of String(chunk).split("\n")) if (line.trim()) this.output.push(line);
+      if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+  }
+
+  /**
+   * Processes whose memory counts as the server's:
+   * wrangler subjects: the workerd processes, split into the runtime that runs the
+   * Worker and its objects, and wrangler dev's proxy in front of it (the one
+   * listening on the public port); socket.io: the node process.
+   */
+  processes() {
+    const tree = processTree(this.pid);
+    if (this.name === "socket.io") return { runtime: [this.pid], proxy: [] };
+    const runtime = [];
+    const proxy = [];
+    for (const pid of tree) {
+      const argv = commandLine(pid);
+      if (!argv[0]?.endsWith("workerd")) continue;
+      if (argv.some((arg) => arg.includes(`=127.0.0.1:${this.port}`))) proxy.push(pid);
+      else runtime.push(pid);
+    }
+    return { runtime, proxy };
+  }
+
+  /** RSS (KiB) and open files of the server's processes. */
+  memory() {
+    const { runtime, proxy } = this.processes();
+    const sum = (pids, f) => pids.reduce((n, pid) => n + f(pid), 0);
+    return {
+      runtimeKiB: sum(runtime, rssKiB),
+      proxyKiB: sum(proxy, rssKiB),
+      runtimeFiles: sum(runtime, openFiles),
+      proxyFiles: sum(proxy, openFiles),
+      fileLimit: Math.min(...[...runtime, ...proxy].map((pid) => fileLimit(pid))),
+    };
+  }
+
+  /** CPU seconds used so far by the server's processes (runtime, proxy, and all of the tree). */
+  cpu() {
+    const { runtime, proxy } = this.processes();
+    const sum = (pids) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+    return { runtime: sum(runtime), proxy: sum(proxy), tree: sum(processTree(this.pid)) };
+  }
+
+  async stop() {
+    if (!running.has(this)) return;
+    running.delete(this);
+    const tree = processTree(this.pid);
+    signalGroup(this.pid, "SIGTERM");
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && tree.some(isAlive)) await sleep(100);
+    signalGroup(this.pid, "SIGKILL");
+    for (const pid of tree) if (isAlive(pid)) safeKill(pid, "SIGKILL");
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  tail(lines = 30) {
+    return this.output.slice(-lines).join("\n");
+  }
+}
+
+/**
+ * Starts a subject and waits until it answers HTTP.
+ * @param {keyof SUBJECTS} name
+ * @param {{ vars?: Record<string, string>, fileLimit?: number, timeoutMs?: number }} options
+ */
+export async function startServer(name, { vars = {}, fileLimit: wantFiles = 65536, timeoutMs = 90_000 } = {}) {
+  const subject = SUBJECTS[name];
+  if (!subject) throw new Error(`unknown subject ${name}`);
+  let server;
+  if (subject.kind === "wrangler") {
+    const port = await freePort();
+    const inspectorPort = await freePort();
+    const tmp = mkdtempSync(join(tmpdir(), "socketio-edge-bench-"));
+    const args = [
+      "dev",
+      "--config", subject.config,
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-ip", "127.0.0.1",
+      "--inspector-port", String(inspectorPort),
+      "--persist-to", tmp,
+      "--log-level", "warn",
+      "--show-interactive-dev-session=false",
+    ];
+    for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+    server = new Server(name, spawnInGroup(WRANGLER, args, wantFiles), port, tmp);
+    server.inspectorPort = inspectorPort;
+  } else {
+    const child = spawnInGroup(process.execPath, [subject.script], wantFiles);
+    const port = await new Promise((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error("socket.io server did not start")), timeoutMs);
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const match = /LISTENING (\d+)/.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      child.on("exit", () => reject(new Error(`socket.io server exited: ${out}`)));
+    });
+    server = new Server(name, child, port, null);
+  }
+  running.add(server);
+  try {
+    await waitForHttp(server, timeoutMs);
+  } catch (error) {
+    const tail = server.tail();
+    await server.stop();
+    throw new Error(`${name} did not start: ${error.message}\n${tail}`);
+  }
+  return server;
+}
+
+/**
+ * Spawns through /bin/sh to raise the open-files limit first (wrangler dev's
+ * proxy holds several descriptors per WebSocket): the hard limit is raised when
+ * allowed, otherwise the soft limit goes up to the hard one.
+ */
+function spawnInGroup(command, args, files) {
+  const script = `ulimit -Hn ${files} 2>/dev/null; ulimit -n ${files} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+  return spawn("/bin/sh", ["-c", script, "sh", command, ...args], {
+    cwd: ROOT,
+    detached: true, // own process group: stop() kills workerd and esbuild too
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
+  });
+}
+
+async function waitForHttp(server, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.exited) throw new Error(`exited (${JSON.stringify(server.exited)})`);
+    try {
+      await fetch(`${server.url}/`, { signal: AbortSignal.timeout(2_000) });
+      return;
+    } catch {
+      await sleep(150);
+    }
+  }
+  throw new Error(`no answer on ${server.url} within ${timeoutMs} ms`);
+}
+
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // group already gone
+  }
+}
+
+function safeKill(pid, signal) {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+}
+
+/** Stops every server still running (async, for normal paths). */
+export async function stopAll() {
+  await Promise.all([...running].map((server) => server.stop()));
+}
+
+/** Last resort on process exit: SIGKILL every group still running (sync). */
+export function killAllSync() {
+  for (const server of running) {
+    signalGroup(server.pid, "SIGKILL");
+    if (server.tmp) rmSync(server.tmp, { recursive: true, force: true });
+  }
+  running.clear();
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
