@@ -42,7 +42,7 @@ export default defineConfig({
         // End-to-end tests: start the Worker with wrangler and drive real clients over real sockets.
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "examples/*/test/**/*.test.ts"],
           environment: "node",
           testTimeout: 30_000,
           hookTimeout: 60_000,

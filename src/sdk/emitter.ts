@@ -75,7 +75,10 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
    * (ArrayBuffer, typed arrays, Node Buffers), which clients receive as binary.
    * Retries are safe: each emit carries an Idempotency-Key the room remembers.
    */
-  emit<Event extends EventNames<EmitEvents>>(event: Event, ...args: EventParams<EmitEvents, Event>): Promise<EmitResult> {
+  async emit<Event extends EventNames<EmitEvents>>(
+    event: Event,
+    ...args: EventParams<EmitEvents, Event>
+  ): Promise<EmitResult> {
     const { namespace, rooms, except, volatile } = this.target;
     return this.client.request<EmitResult>({
       method: "POST",
@@ -155,7 +158,7 @@ export class RoomEmitter<EmitEvents extends EventsMap = DefaultEventsMap, Socket
   }
 
   /** Presence: connections, and sockets per namespace. */
-  info(): Promise<RoomInfo> {
+  async info(): Promise<RoomInfo> {
     return this.client.request<RoomInfo>({ method: "GET", path: this.roomPath() });
   }
 }

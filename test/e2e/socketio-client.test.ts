@@ -144,3 +144,21 @@ describe("garbage frames", () => {
     expect(await got).toEqual([]);
   });
 });
+
+describe("cross-room emits", () => {
+  it("reach another room's sockets once, even when they are in several targeted sub-rooms", async () => {
+    const target = freshRoom();
+    const b = await connect(server.url, target, "websocket only");
+    const c = await connect(server.url, target, "polling only");
+    await b.timeout(5000).emitWithAck("join", "blue");
+    await b.timeout(5000).emitWithAck("join", "red");
+    await c.timeout(5000).emitWithAck("join", "red");
+    const bSaw = collect(b, "news");
+    const cSaw = collect(c, "news");
+    const a = await connect(server.url, freshRoom(), "websocket only");
+    expect(await a.timeout(5000).emitWithAck("cross", target, ["blue", "red"], "news", "hello")).toBe(2);
+    await sleep(200);
+    expect(bSaw).toEqual([["hello"]]);
+    expect(cSaw).toEqual([["hello"]]);
+  });
+});

@@ -20,7 +20,8 @@ describe("REST API authentication", () => {
   });
 
   it("refuses a missing or malformed Authorization header with 401", async () => {
-    for (const headers of [{}, { Authorization: KEY }, { Authorization: `Basic ${btoa("u:" + KEY)}` }, { Authorization: "Bearer" }]) {
+    const malformed: Record<string, string>[] = [{}, { Authorization: KEY }, { Authorization: `Basic ${btoa("u:" + KEY)}` }, { Authorization: "Bearer" }];
+    for (const headers of malformed) {
       const response = await presence(headers);
       expect(response.status, JSON.stringify(headers)).toBe(401);
       expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);

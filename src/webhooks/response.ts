@@ -1,0 +1,51 @@
+import { decodeBinaryJson } from "../rest/binary-json";
+
+/** What a 2xx answer to a webhook carried. */
+export type WebhookResponseBody =
+  | { kind: "json"; value: unknown }
+  | { kind: "empty" }
+  | { kind: "invalid"; reason: string };
+
+/** Same nesting bound as event arguments get elsewhere: a hostile body cannot exhaust the stack. */
+const MAX_DEPTH = 64;
+
+/**
+ * Reads a response body of at most `maxBytes` and parses it as JSON, turning
+ * `{ "$binary": "<base64>" }` into bytes (the REST API's convention), so a
+ * receiver can acknowledge with binary data.
+ */
+export async function readResponseBody(response: Response, maxBytes: number): Promise<WebhookResponseBody> {
+  const text = await readLimited(response, maxBytes);
+  if (text === null) return { kind: "invalid", reason: `body larger than ${maxBytes} bytes` };
+  if (text.trim() === "") return { kind: "empty" };
+  try {
+    return { kind: "json", value: decodeBinaryJson(JSON.parse(text), "$", MAX_DEPTH) };
+  } catch (error) {
+    return { kind: "invalid", reason: error instanceof Error ? error.message : "not JSON" };
+  }
+}
+
+/** The body as text, or null when it is larger than `maxBytes` (reading stops there). */
+async function readLimited(response: Response, maxBytes: number): Promise<string | null> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
