@@ -83,3 +83,4 @@ export function cpuSeconds(pid) {
     return 0;
   }
 }
+

@@ -16,6 +16,8 @@ export class Profiler {
       ws.once("error", reject);
     });
     const profiler = new Profiler(ws);
+    // wrangler's DevTools proxy attaches to the runtime when a client connects: let it settle.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     await profiler.call("Profiler.enable");
     await profiler.call("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
     return profiler;
@@ -27,11 +29,13 @@ export class Profiler {
     this.pending = new Map();
     ws.on("message", (data) => {
       const message = JSON.parse(String(data));
+      if (message.id === undefined) return; // an event
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
+      // wrangler's proxy may answer with the request echoed (method, params) and no result.
       if (message.error) waiter.reject(new Error(message.error.message));
-      else waiter.resolve(message.result);
+      else waiter.resolve(message.result ?? {});
     });
   }
 

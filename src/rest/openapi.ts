@@ -93,8 +93,8 @@ const emitProperties = {
     type: "boolean",
     default: false,
     description:
-      "Socket.IO's volatile flag (the packet may be dropped for a socket that cannot take it now). " +
-      "Accepted; every transport here takes packets at once, so delivery is the same.",
+      "Socket.IO's volatile flag: the event is not sent to sockets that cannot take it at once " +
+      "(a polling client between two requests) instead of being queued for them; `sockets` counts those it was sent to.",
   },
 };
 

@@ -29,10 +29,10 @@ export function emitAll(io: Server, log: IdempotencyLog, commands: readonly Emit
         };
       }
     }
-    // `volatile` may drop the packet for a socket that cannot take it now; every transport here
-    // takes it at once (WebSockets send, polling sessions queue), so both kinds deliver alike.
     const target = select(io, command);
-    const sockets = target === null ? 0 : target.emit(command.event, ...command.args);
+    // Volatile, as in socket.io: skipped for sockets that cannot take it now (a polling client between requests).
+    const operator = command.volatile ? target?.volatile : target;
+    const sockets = operator ? operator.emit(command.event, ...command.args) : 0;
     if (claim !== undefined) log.remember(claim.key, { fingerprint: claim.fingerprint, sockets });
     return { ok: true, sockets, replayed: false };
   });

@@ -69,8 +69,13 @@ restApi.post("/emit", async (c) => {
       }),
     );
   }
+  // One call per room object, with that room's items in request order.
   const byRoom = new Map<string, number[]>();
-  items.forEach((item, i) => byRoom.set(item.room, [...(byRoom.get(item.room) ?? []), i]));
+  items.forEach((item, i) => {
+    const indexes = byRoom.get(item.room);
+    if (indexes) indexes.push(i);
+    else byRoom.set(item.room, [i]);
+  });
 
   const outcomes: EmitOutcome[] = new Array(items.length);
   await Promise.all(

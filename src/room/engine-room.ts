@@ -35,11 +35,11 @@ const TEXT = new TextEncoder();
 export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected readonly options: ServerOptions;
   protected readonly sessions = new Map<string, EngineSession<S>>();
-  private readonly sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
-  private restored = false;
-  private alarmAt: number | null | undefined = undefined;
+  readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
+  #restored = false;
+  #alarmAt: number | null | undefined = undefined;
   /** Times of recent room-wide pings, newest last (mirrors storage). */
-  private pingTimes: number[] | undefined;
+  #pingTimes: number[] | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -99,7 +99,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (benchStats !== null) benchStats.webSocketMessages++;
     this.restoreSessions();
-    const session = this.sessionsBySocket.get(ws);
+    const session = this.#sessionsBySocket.get(ws);
     if (session === undefined || session.closed) {
       ws.close(1008, "Session ID unknown");
       return;
@@ -124,10 +124,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     if (benchStats !== null) benchStats.alarms++;
     this.restoreSessions();
-    this.alarmAt = null;
+    this.#alarmAt = null;
     const now = Date.now();
     const { pingInterval, pingTimeout } = this.options;
-    const pings = (this.pingTimes ??= (await this.ctx.storage.get<number[]>(HEARTBEAT_KEY)) ?? []);
+    const pings = (this.#pingTimes ??= (await this.ctx.storage.get<number[]>(HEARTBEAT_KEY)) ?? []);
     // The newest room-wide ping whose pong deadline has passed: a pong must have followed it.
     const due = pings.filter((t) => t + pingTimeout <= now).pop();
 
@@ -153,8 +153,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     }
     if (hasWebSockets) {
       next = Math.min(next, now + pingInterval);
-      this.pingTimes = [...pings.filter((t) => t > now - pingInterval - pingTimeout), now].slice(-4);
-      await this.ctx.storage.put(HEARTBEAT_KEY, this.pingTimes);
+      this.#pingTimes = [...pings.filter((t) => t > now - pingInterval - pingTimeout), now].slice(-4);
+      await this.ctx.storage.put(HEARTBEAT_KEY, this.#pingTimes);
     }
     const upper = this.onEngineTick(now);
     if (upper !== null) next = Math.min(next, upper);
@@ -246,7 +246,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     const attachment: SessionAttachment<S> = { sid: session.sid, createdAt: session.createdAt, upgrading: true, state: session.state };
     server.serializeAttachment(attachment);
     session.upgradingSocket = server;
-    this.sessionsBySocket.set(server, session);
+    this.#sessionsBySocket.set(server, session);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -260,7 +260,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     } else {
       // Anything else during an upgrade aborts it; the polling session goes on.
       session.upgradingSocket = null;
-      this.sessionsBySocket.delete(ws);
+      this.#sessionsBySocket.delete(ws);
       ws.close(1002, "invalid upgrade packet");
     }
   }
@@ -298,17 +298,17 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (session.closed) return;
     session.close(reason, byClient);
     this.sessions.delete(session.sid);
-    if (session.webSocket) this.sessionsBySocket.delete(session.webSocket);
-    if (session.upgradingSocket) this.sessionsBySocket.delete(session.upgradingSocket);
+    if (session.webSocket) this.#sessionsBySocket.delete(session.webSocket);
+    if (session.upgradingSocket) this.#sessionsBySocket.delete(session.upgradingSocket);
     this.onEngineClose(session, reason);
   }
 
   private forgetSocket(ws: WebSocket, reason: CloseReason): void {
-    const session = this.sessionsBySocket.get(ws);
+    const session = this.#sessionsBySocket.get(ws);
     if (session === undefined) return;
     if (ws === session.upgradingSocket) {
       session.upgradingSocket = null;
-      this.sessionsBySocket.delete(ws);
+      this.#sessionsBySocket.delete(ws);
       return;
     }
     this.closeSession(session, reason);
@@ -336,13 +336,13 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private register(session: EngineSession<S>): void {
     session.onTransportError = () => this.closeSession(session, "transport error");
     this.sessions.set(session.sid, session);
-    if (session.webSocket) this.sessionsBySocket.set(session.webSocket, session);
+    if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
   }
 
   /** Rebuilds the WebSocket sessions from their attachments once per wake. */
   protected restoreSessions(): void {
-    if (this.restored) return;
-    this.restored = true;
+    if (this.#restored) return;
+    this.#restored = true;
     for (const ws of this.ctx.getWebSockets()) {
       const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
       if (attachment === null || attachment.upgrading) {
@@ -366,15 +366,15 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   /** Makes sure an alarm is pending while there are sessions to ping. */
   protected async ensureAlarm(): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null) await this.setAlarm(Date.now() + this.options.pingInterval);
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt === null) await this.setAlarm(Date.now() + this.options.pingInterval);
   }
 
   /** Asks for an alarm no later than `at`. */
   protected async setAlarm(at: number): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
     await this.ctx.storage.setAlarm(at);
   }
 

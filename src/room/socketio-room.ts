@@ -22,6 +22,15 @@ import * as rest from "../rest/room-operations";
 import { EngineRoom } from "./engine-room";
 import { newSocketId, ROOM_HEADER } from "./ids";
 import { remoteRoom } from "./remote-room";
+import { AuthError, authorizeConnect, readAuthConfig, tokenFromAuth, type AuthConfig } from "../auth";
+import {
+  ackValue,
+  connectWebhook,
+  disconnectWebhook,
+  eventWebhook,
+  WebhookClient,
+  type WebhookSocket,
+} from "../webhooks";
 
 /** Request headers kept in the handshake (the attachment has 16 KB for everything). */
 const KEPT_HEADERS = ["origin", "user-agent", "referer", "accept-language"];
@@ -88,15 +97,25 @@ export abstract class SocketIORoom<
   SocketData = any,
 > extends EngineRoom<ConnectionState> {
   protected readonly io: Server<ListenEvents, EmitEvents, SocketData>;
-  private readonly connections = new Map<string, SessionConnection>();
+  readonly #connections = new Map<string, SessionConnection>();
   /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
   protected roomName = "";
+  /** JWT verification of CONNECT (JWT_* vars), or null when off. */
+  readonly #jwt: AuthConfig | null;
+  /** Webhooks upstream (WEBHOOK_* vars), or null when off. */
+  readonly #webhooks: WebhookClient | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#jwt = readAuthConfig(env);
+    this.#webhooks = WebhookClient.fromEnv(env, undefined, { waitUntil: (promise) => ctx.waitUntil(promise) });
     this.io = new Server<ListenEvents, EmitEvents, SocketData>(this.serverSettings(), (room) =>
       remoteRoom(this.env.ROOMS, room),
     );
+    const webhooks = this.#webhooks;
+    if (webhooks?.wants("disconnect")) {
+      this.io.of(() => true).on("disconnect", (socket, reason) => void webhooks.send(disconnectWebhook(this.webhookSocket(socket), reason)));
+    }
     this.setup(this.io);
   }
 
@@ -107,11 +126,28 @@ export abstract class SocketIORoom<
   protected abstract setup(io: Server<ListenEvents, EmitEvents, SocketData>): void;
 
   /**
-   * Decides whether a socket may connect, before any middleware of `setup`;
-   * throw a ConnectError (or any Error) to refuse it with that message.
-   * Override for custom auth.
+   * Decides whether a socket may connect, before any middleware of `setup`:
+   * throw a ConnectError (or any Error) to refuse it with that message. By
+   * default, verifies the JWT in the CONNECT auth payload (`auth.token`) when
+   * JWT_SECRET or JWT_JWKS_URL is set, with the claims that limit rooms and
+   * namespaces. Override for custom auth (call `super.authorize` to keep JWT).
    */
-  protected async authorize(_socket: Socket<ListenEvents, EmitEvents, SocketData>): Promise<void> {}
+  protected async authorize(socket: Socket<ListenEvents, EmitEvents, SocketData>): Promise<void> {
+    if (this.#jwt === null) return;
+    const auth = socket.handshake.auth;
+    try {
+      const { claims } = await authorizeConnect(
+        { token: tokenFromAuth(auth), room: this.roomName, namespace: socket.nsp.name },
+        this.#jwt,
+      );
+      // The verified claims stay with the socket; the token itself is not kept in the attachment.
+      const { token: _token, ...rest } = auth;
+      socket.setVerifiedAuth(rest, claims ?? undefined);
+    } catch (error) {
+      if (error instanceof AuthError) throw new ConnectError(error.message, { code: error.code });
+      throw error;
+    }
+  }
 
   protected serverSettings(): ServerSettings {
     return { dynamicNamespaces: true };
@@ -152,7 +188,7 @@ export abstract class SocketIORoom<
   }
 
   protected override onEngineMessage(session: EngineSession<ConnectionState>, data: string | ArrayBuffer): void {
-    const connection = this.connections.get(session.sid);
+    const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
     try {
       connection.decoder.add(data);
@@ -163,9 +199,9 @@ export abstract class SocketIORoom<
   }
 
   protected override onEngineClose(session: EngineSession<ConnectionState>, reason: CloseReason): void {
-    const connection = this.connections.get(session.sid);
+    const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
-    this.connections.delete(session.sid);
+    this.#connections.delete(session.sid);
     connection.decoder.destroy();
     for (const socket of [...connection.sockets.values()]) socket.nsp.removeSocket(socket, DISCONNECT_REASONS[reason]);
   }
@@ -173,7 +209,7 @@ export abstract class SocketIORoom<
   /** Closes connections that joined no namespace within connectTimeout. */
   protected override onEngineTick(now: number): number | null {
     let next: number | null = null;
-    for (const connection of this.connections.values()) {
+    for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;
       const deadline = connection.session.createdAt + this.options.connectTimeout;
       if (deadline <= now) this.closeSession(connection.session, "server close");
@@ -187,7 +223,7 @@ export abstract class SocketIORoom<
   private attachConnection(session: EngineSession<ConnectionState>): SessionConnection {
     const connection = new SessionConnection(session, () => this.closeSession(session, "server close"));
     connection.decoder.on("decoded", (packet: Packet) => this.onPacket(connection, packet));
-    this.connections.set(session.sid, connection);
+    this.#connections.set(session.sid, connection);
     return connection;
   }
 
@@ -209,7 +245,14 @@ export abstract class SocketIORoom<
           return this.closeSession(connection.session, "parse error");
         }
         const [event, ...args] = packet.data as [string, ...unknown[]];
-        if (packet.id !== undefined) args.push(socket.ackFunction(packet.id));
+        let ack = packet.id !== undefined ? socket.ackFunction(packet.id) : undefined;
+        if (this.#webhooks?.wants("event", event)) {
+          // The webhook's answer is the ack: the room's handlers still see the event, without the ack.
+          const answer = ack;
+          ack = undefined;
+          void this.#webhooks.send(eventWebhook(this.webhookSocket(socket), event, args)).then((outcome) => answer?.(ackValue(outcome)));
+        }
+        if (ack) args.push(ack);
         socket.dispatch(event, args);
         return;
       }
@@ -260,6 +303,11 @@ export abstract class SocketIORoom<
     connection.persist();
     socket.send(connectPacket(name, socket.id));
     nsp.runConnection(socket);
+    if (this.#webhooks?.wants("connect")) void this.#webhooks.send(connectWebhook(this.webhookSocket(socket)));
+  }
+
+  private webhookSocket(socket: Socket<any, any, any>): WebhookSocket {
+    return { room: socket.room, namespace: socket.nsp.name, socketId: socket.id, claims: socket.handshake.claims };
   }
 
   // --- REST API (RPC) ------------------------------------------------------
@@ -267,7 +315,7 @@ export abstract class SocketIORoom<
   // after it validated the request. Each method first rebuilds the sockets in
   // case the object just woke from hibernation.
 
-  private idempotencyLog?: IdempotencyLog;
+  #idempotencyLog?: IdempotencyLog;
 
   /** The REST API speaks for any event map. */
   private get untypedIo(): Server {
@@ -277,8 +325,8 @@ export abstract class SocketIORoom<
   /** Emits each command in order (an Idempotency-Key seen before is not delivered again). */
   restEmit(commands: EmitCommand[]): EmitOutcome[] {
     this.restoreSessions();
-    this.idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql);
-    return rest.emitAll(this.untypedIo, this.idempotencyLog, commands);
+    this.#idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql);
+    return rest.emitAll(this.untypedIo, this.#idempotencyLog, commands);
   }
 
   restInfo(): RoomInfo {

@@ -56,7 +56,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     return this.derive({ except: [...this.target.except, ...toArray(room)] });
   }
 
-  /** Socket.IO's volatile flag (accepted by the server; delivery is currently the same). */
+  /** Socket.IO's volatile flag: sockets that cannot take the event at once (polling, between requests) miss it. */
   get volatile(): BroadcastOperator<EmitEvents, SocketData> {
     return this.derive({ volatile: true });
   }

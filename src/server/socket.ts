@@ -61,12 +61,19 @@ export class Socket<
     const { query, headers, address } = this.connection.state;
     return {
       auth: this.record.auth,
+      claims: this.record.claims,
       query,
       headers,
       address,
       issued: this.record.connectedAt,
       time: new Date(this.record.connectedAt).toString(),
     };
+  }
+
+  /** Replaces the handshake auth (e.g. without the token) once it is verified. */
+  setVerifiedAuth(auth: Record<string, unknown>, claims?: Record<string, unknown>): void {
+    this.record.auth = auth;
+    if (claims !== undefined) this.record.claims = claims;
   }
 
   /** The room object (top-level room) this socket is in. */

@@ -9,6 +9,8 @@ export interface SocketRecord {
   rooms: string[];
   data: unknown;
   auth: Record<string, unknown>;
+  /** Verified JWT claims, when the room checks tokens. */
+  claims?: Record<string, unknown>;
   connectedAt: number;
 }
 
@@ -49,6 +51,8 @@ export type DisconnectReason =
 
 export interface Handshake {
   auth: Record<string, unknown>;
+  /** Verified JWT claims, when the room checks tokens (the token itself is not kept). */
+  claims?: Record<string, unknown>;
   query: Record<string, string>;
   headers: Record<string, string>;
   address: string | null;

@@ -28,7 +28,7 @@ const TIMEOUT_RANGE = [100, 30_000] as const;
 const DEFAULT_RETRIES = 2;
 const RETRIES_RANGE = [0, 5] as const;
 
-type WebhookEnv = Pick<Env, "WEBHOOK_URL" | "WEBHOOK_SECRET" | "WEBHOOK_EVENTS" | "WEBHOOK_TIMEOUT_MS" | "WEBHOOK_RETRIES">;
+export type WebhookEnv = Pick<Env, "WEBHOOK_URL" | "WEBHOOK_SECRET" | "WEBHOOK_EVENTS" | "WEBHOOK_TIMEOUT_MS" | "WEBHOOK_RETRIES">;
 
 /**
  * The webhook configuration, or null when WEBHOOK_URL is not set. Throws on a

@@ -15,7 +15,13 @@ const MAX_DEPTH = 64;
  * receiver can acknowledge with binary data.
  */
 export async function readResponseBody(response: Response, maxBytes: number): Promise<WebhookResponseBody> {
-  const text = await readLimited(response, maxBytes);
+  let text: string | null;
+  try {
+    text = await readLimited(response, maxBytes);
+  } catch (error) {
+    // The receiver answered 2xx: it has the event. A body cut short must not cause a retry.
+    return { kind: "invalid", reason: `body unreadable: ${String(error)}` };
+  }
   if (text === null) return { kind: "invalid", reason: `body larger than ${maxBytes} bytes` };
   if (text.trim() === "") return { kind: "empty" };
   try {

@@ -11,6 +11,8 @@
 export const TIMESTAMP_HEADER = "X-Socketio-Edge-Timestamp";
 export const SIGNATURE_HEADER = "X-Socketio-Edge-Signature";
 export const DELIVERY_HEADER = "X-Socketio-Edge-Delivery";
+/** 1 for the first attempt, 2 for the first retry, ... */
+export const ATTEMPT_HEADER = "X-Socketio-Edge-Attempt";
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 const SCHEME = "v1=";

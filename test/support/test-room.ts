@@ -22,6 +22,9 @@ interface SocketData {
 
 /** A room with server-side handlers, to test what the relay alone cannot show. */
 export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, SocketData> {
+  /** Connection handlers run since the object was constructed. */
+  private connectionCount = 0;
+
   protected override setup(io: Server<ClientToServer, ServerToClient, SocketData>): void {
     // Connect middleware: refuse on request, with data for the client.
     io.use((socket, next) =>
@@ -45,6 +48,7 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
     io.of("/")
       // Once per connection, never again after a wake.
       .on("connection", (socket) => {
+        this.connectionCount++;
         socket.data = {};
         socket.emit("welcome", socket.id);
       })
@@ -81,6 +85,8 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
       .event("whoami", (socket, ack: Ack) =>
         ack({ id: socket.id, room: socket.room, rooms: [...socket.rooms], data: socket.data, auth: socket.handshake.auth }),
       )
+      .event("claims", (socket, ack: Ack) => ack(socket.handshake.claims ?? null))
+      .event("stats", (_socket, ack: Ack) => ack({ connections: this.connectionCount }))
       .event("throw", () => {
         throw new Error("handler failure on purpose");
       })

@@ -29,7 +29,7 @@ function base64Url(bytes: Uint8Array | string): string {
 
 type Signer = { alg: string; key: CryptoKey | null; kid?: string };
 
-const SIGN_PARAMS: Record<string, AlgorithmIdentifier | EcdsaParams> = {
+const SIGN_PARAMS: Record<string, SubtleCryptoSignAlgorithm> = {
   HS256: { name: "HMAC" },
   RS256: { name: "RSASSA-PKCS1-v1_5" },
   ES256: { name: "ECDSA", hash: "SHA-256" },

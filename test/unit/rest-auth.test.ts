@@ -73,6 +73,20 @@ describe("REST API authentication", () => {
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining(["/rooms/{room}/emit", "/emit", "/rooms/{room}", "/rooms/{room}/sockets", "/rooms/{room}/disconnect"]),
     );
+    // Every $ref points at something in the document.
+    const refs: string[] = [];
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === "object") {
+        for (const [key, item] of Object.entries(value)) key === "$ref" ? refs.push(item as string) : walk(item);
+      }
+    };
+    walk(document);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of refs) {
+      const target = ref.slice(2).split("/").reduce<any>((node, part) => node?.[part], document);
+      expect(target, ref).toBeTypeOf("object");
+    }
   });
 
   it("answers CORS preflights without a key, for the headers the API needs", async () => {

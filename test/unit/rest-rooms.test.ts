@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IdempotencyLog } from "../../src/rest/idempotency";
 import type { Server } from "../../src/server/server";
-import { connectSocketIO, relayRoom, worker } from "./support/clients";
+import { connectSocketIO, pollingHandshake, pollUrl, relayRoom, worker } from "./support/clients";
 
 const AUTH = { Authorization: "Bearer test-api-key" };
 
@@ -87,6 +87,19 @@ describe("REST API: emit", () => {
     expect([...new Uint8Array((await s.socket.next()) as ArrayBuffer)]).toEqual([1, 2, 3]);
     expect([...new Uint8Array((await s.socket.next()) as ArrayBuffer)]).toEqual([255]);
     expect([...new Uint8Array((await s.socket.next()) as ArrayBuffer)]).toEqual([]);
+  });
+
+  it("skips sockets that cannot take a volatile event at once", async () => {
+    const ws = await join("emit-6");
+    const sid = await pollingHandshake(worker, "&room=emit-6");
+    await SELF.fetch(pollUrl(sid), { method: "POST", body: "40" });
+    expect(await (await SELF.fetch(pollUrl(sid))).text()).toMatch(/^40\{"sid"/);
+    // The polling client has no request pending now: a volatile event skips it, a normal one waits for it.
+    expect((await post("/rooms/emit-6/emit", { event: "v", volatile: true })).body.sockets).toBe(1);
+    expect((await post("/rooms/emit-6/emit", { event: "n" })).body.sockets).toBe(2);
+    expect(await ws.socket.next()).toBe('42["v"]');
+    expect(await ws.socket.next()).toBe('42["n"]');
+    expect(await (await SELF.fetch(pollUrl(sid))).text()).toBe('42["n"]');
   });
 
   it("reaches sockets of an object that hibernated, RPC being the first thing it handles on waking", async () => {
