@@ -1,9 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// wrangler.toml aliases this to a Text module; under Vite the same file is imported raw.
-const clientBundle = fileURLToPath(new URL("./node_modules/socket.io-client/dist/socket.io.min.js", import.meta.url));
 
 export default defineConfig({
   test: {
@@ -35,7 +32,6 @@ export default defineConfig({
             },
           }),
         ],
-        resolve: { alias: { "socket.io-client-bundle": clientBundle + "?raw" } },
         test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
       },
       {

@@ -3,22 +3,13 @@ import { readServerOptions, type Env } from "../config";
 import { benchStatsResponse } from "../bench-stats";
 import { EngineError } from "../engine.io/protocol";
 import { isOriginAllowed, preflight, withCors } from "./cors";
-import { demoPage } from "./demo-page";
 import { roomForRequest, type RoomTarget } from "./rooms";
 import { ROOM_HEADER } from "../room/ids";
 import { restApi } from "../rest/routes";
-// The browser build of socket.io-client, served for the demo page (a Text module, see wrangler.toml).
-import socketIoClientBundle from "socket.io-client-bundle";
 
 export const app = new Hono<{ Bindings: Env }>();
 
-app.get("/", (c) => c.html(demoPage()));
-app.get("/socket.io-client.js", (c) =>
-  c.body(socketIoClientBundle, 200, {
-    "Content-Type": "text/javascript; charset=UTF-8",
-    "Cache-Control": "public, max-age=3600",
-  }),
-);
+// "/" (the demo page) and "/socket.io-client.js" are static assets (public/, see wrangler.toml).
 app.get("/health", (c) => c.json({ ok: true }));
 /** Benchmark counters: 404 unless the var BENCH_STATS is "on" (see src/bench-stats.ts). */
 app.get("/__bench/stats", (c) => benchStatsResponse(c.env));
