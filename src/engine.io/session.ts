@@ -36,6 +36,19 @@ const CLOSE_CODES: Record<CloseReason, number> = {
 const TEXT = new TextEncoder();
 
 /**
+ * Budget for a connection's attachment, as JSON characters: the runtime allows
+ * 16 KB of structured-clone data, which a two-byte string can double.
+ */
+export const MAX_ATTACHMENT_JSON = 12_000;
+
+/** A connection's state (rooms, data, auth, handshake) outgrew what survives hibernation. */
+export class StateTooLargeError extends Error {
+  constructor(size: number) {
+    super(`connection state too large (${size} > ${MAX_ATTACHMENT_JSON} characters of JSON)`);
+  }
+}
+
+/**
  * One Engine.IO connection: a WebSocket, or a polling session (optionally upgrading).
  * Polling state lives only in memory: a polling client keeps the object awake.
  */
@@ -108,18 +121,28 @@ export class EngineSession<S = unknown> {
   }
 
   /** Writes the attachment of the WebSocket that carries this session. */
+  /**
+   * Writes the attachment of the WebSocket that carries this session. Throws
+   * StateTooLargeError, for polling sessions too, when the state would not fit
+   * in an attachment: the caller undoes its change.
+   */
   persist(): void {
-    if (this.webSocket === null || this.closed) return;
+    if (this.closed) return;
     const attachment: SessionAttachment<S> = {
       sid: this.sid,
       createdAt: this.createdAt,
       lastPongAt: this.lastPongAt,
       state: this.state,
     };
-    this.webSocket.serializeAttachment(attachment);
+    const size = JSON.stringify(attachment).length;
+    if (size > MAX_ATTACHMENT_JSON) throw new StateTooLargeError(size);
+    this.webSocket?.serializeAttachment(attachment);
   }
 
   // --- polling -------------------------------------------------------------
+
+  /** GETs answered so far: tells a late abort of an old GET from one of the current GET. */
+  polls = 0;
 
   get hasPendingPoll(): boolean {
     return this.pendingPoll !== null;
@@ -127,6 +150,7 @@ export class EngineSession<S = unknown> {
 
   /** Answers a GET: at once when packets are waiting, otherwise a body that completes on the next packet. */
   openPoll(onAbort: () => void): ReadableStream<Uint8Array> | string {
+    this.polls++;
     if (this.outbox.length > 0) return this.takeOutbox();
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -171,6 +195,8 @@ export class EngineSession<S = unknown> {
   /** Completes an upgrade: the WebSocket becomes the transport and gets what polling had queued. */
   completeUpgrade(ws: WebSocket): void {
     this.endPoll(NOOP);
+    // The upgrade proves the client alive; room-wide pings sent before it never reached it.
+    this.lastPongAt = Date.now();
     this.transport = "websocket";
     this.webSocket = ws;
     this.upgradingSocket = null;

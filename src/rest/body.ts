@@ -1,5 +1,6 @@
 import { ApiError } from "./errors";
 import { MAX_BODY_BYTES } from "./limits";
+import { readAtMost } from "../http/read-limited";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -13,9 +14,8 @@ export async function readJsonObject(
   request: Request,
   { limit = MAX_BODY_BYTES, emptyIsObject = false }: { limit?: number; emptyIsObject?: boolean } = {},
 ): Promise<Record<string, unknown>> {
-  const declared = request.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   const bytes = await readAtMost(request, limit);
+  if (bytes === null) throw tooLarge(limit);
 
   let text: string;
   try {
@@ -37,30 +37,6 @@ export async function readJsonObject(
     throw new ApiError(400, "invalid_request", "The body must be a JSON object");
   }
   return value as Record<string, unknown>;
-}
-
-async function readAtMost(request: Request, limit: number): Promise<Uint8Array> {
-  if (request.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 function tooLarge(limit: number): ApiError {

@@ -16,10 +16,20 @@ import {
 } from "../engine.io/protocol";
 import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
 import { newSessionId } from "./ids";
+import { readAtMost } from "../http/read-limited";
 
-/** Storage key of the times of the last room-wide pings (survives hibernation). */
-const HEARTBEAT_KEY = "engine:pings";
+/** Storage key of the room's WebSocket ping rounds (survives hibernation). */
+const HEARTBEAT_KEY = "engine:heartbeat";
+
+interface Heartbeat {
+  /** Times of the last ping rounds, newest last. */
+  pings: number[];
+  nextPingAt: number;
+}
 const TEXT = new TextEncoder();
+const UTF8 = new TextDecoder();
+/** A handshake's query string is kept with the connection (16 KB in all): bound it. */
+const MAX_HANDSHAKE_QUERY = 4096;
 
 /**
  * An Engine.IO v4 server inside a Durable Object: it owns the room's WebSockets
@@ -38,8 +48,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
   #restored = false;
   #alarmAt: number | null | undefined = undefined;
-  /** Times of recent room-wide pings, newest last (mirrors storage). */
-  #pingTimes: number[] | undefined;
+  /** Mirrors storage; loaded on the first alarm after a wake. */
+  #heartbeat: Heartbeat | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,6 +88,9 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if ("error" in parsed) return engineError(parsed.error);
 
     if (parsed.sid === null) {
+      if (url.search.length > MAX_HANDSHAKE_QUERY) {
+        return engineError({ code: EngineError.BAD_REQUEST.code, message: `Query string longer than ${MAX_HANDSHAKE_QUERY} characters` });
+      }
       const response = parsed.transport === "websocket" ? this.openWebSocket(request) : this.openPolling(request);
       await this.ensureAlarm();
       return response;
@@ -93,7 +106,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     }
     if (session === undefined || session.closed) return engineError(EngineError.UNKNOWN_SID);
     if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
-    return request.method === "GET" ? this.poll(session) : this.receivePollingData(session, request);
+    return request.method === "GET" ? this.poll(session, request.signal) : this.receivePollingData(session, request);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -127,23 +140,30 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     this.#alarmAt = null;
     const now = Date.now();
     const { pingInterval, pingTimeout } = this.options;
-    const pings = (this.#pingTimes ??= (await this.ctx.storage.get<number[]>(HEARTBEAT_KEY)) ?? []);
-    // The newest room-wide ping whose pong deadline has passed: a pong must have followed it.
-    const due = pings.filter((t) => t + pingTimeout <= now).pop();
-
     let next = Infinity;
-    let hasWebSockets = false;
     const timedOut: EngineSession<S>[] = [];
-    for (const session of this.sessions.values()) {
-      if (session.webSocket !== null) {
-        if (due !== undefined && this.lastPong(session) < due) timedOut.push(session);
-        else {
-          hasWebSockets = true;
-          session.sendControl(PING);
+
+    // WebSockets: one ping round per interval for the whole room, whatever else woke the object.
+    const webSockets = [...this.sessions.values()].filter((session) => session.webSocket !== null);
+    if (webSockets.length > 0) {
+      const heartbeat = await this.heartbeat();
+      if (now >= heartbeat.nextPingAt - Math.min(50, pingInterval / 10)) {
+        // The newest round whose pong deadline has passed: a pong must have followed it.
+        const due = heartbeat.pings.filter((t) => t + pingTimeout <= now).pop();
+        for (const session of webSockets) {
+          if (due !== undefined && this.lastPong(session) < due) timedOut.push(session);
+          else session.sendControl(PING);
         }
-        continue;
+        heartbeat.pings = [...heartbeat.pings.filter((t) => t > now - pingInterval - pingTimeout), now].slice(-4);
+        heartbeat.nextPingAt = now + pingInterval;
+        await this.ctx.storage.put(HEARTBEAT_KEY, heartbeat);
       }
-      // A polling session has its own schedule.
+      next = heartbeat.nextPingAt;
+    }
+
+    // Polling sessions: each on its own schedule.
+    for (const session of this.sessions.values()) {
+      if (session.webSocket !== null) continue;
       if (session.pongDeadline > 0 && now >= session.pongDeadline) {
         timedOut.push(session);
         continue;
@@ -151,16 +171,17 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       if (now >= session.nextPingAt) session.ping(now, pingInterval, pingTimeout);
       next = Math.min(next, session.pongDeadline || Infinity, session.nextPingAt);
     }
-    if (hasWebSockets) {
-      next = Math.min(next, now + pingInterval);
-      this.#pingTimes = [...pings.filter((t) => t > now - pingInterval - pingTimeout), now].slice(-4);
-      await this.ctx.storage.put(HEARTBEAT_KEY, this.#pingTimes);
-    }
+
     const upper = this.onEngineTick(now);
     if (upper !== null) next = Math.min(next, upper);
     if (next !== Infinity) await this.setAlarm(next);
-    // Closed last: a close() queued behind this handler's storage writes reached the client only at eviction.
     for (const session of timedOut) this.closeSession(session, "ping timeout");
+  }
+
+  /** When the room last pinged its WebSockets, and when it pings them next (survives hibernation). */
+  private async heartbeat(): Promise<Heartbeat> {
+    this.#heartbeat ??= (await this.ctx.storage.get<Heartbeat>(HEARTBEAT_KEY)) ?? { pings: [], nextPingAt: 0 };
+    return this.#heartbeat;
   }
 
   // --- handshake ----------------------------------------------------------
@@ -194,13 +215,20 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   // --- polling ------------------------------------------------------------
 
-  private poll(session: EngineSession<S>): Response {
+  private poll(session: EngineSession<S>, signal: AbortSignal): Response {
     if (session.hasPendingPoll) {
       // Two GETs at once: the spec closes the session.
       this.closeSession(session, "transport error");
       return engineError(EngineError.BAD_REQUEST);
     }
-    const body = session.openPoll(() => this.closeSession(session, "transport close"));
+    const aborted = () => this.closeSession(session, "transport close");
+    const body = session.openPoll(aborted);
+    // A client that goes away mid-poll closes its session (where the runtime reports the abort: not
+    // through wrangler dev's local proxy, where the next GET finds the first one pending instead).
+    const poll = session.polls;
+    if (typeof body !== "string") {
+      signal.addEventListener("abort", () => session.polls === poll && session.hasPendingPoll && aborted(), { once: true });
+    }
     if (session.upgradingSocket !== null && typeof body !== "string") session.endPoll(NOOP);
     return textResponse(body);
   }
@@ -210,23 +238,18 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       this.closeSession(session, "transport error");
       return engineError(EngineError.BAD_REQUEST);
     }
-    const declared = Number(request.headers.get("Content-Length") ?? "0");
-    if (declared > this.options.maxHttpBufferSize) {
-      this.closeSession(session, "message too big");
-      return tooLarge();
-    }
     session.postInFlight = true;
-    let body: string;
+    let bytes: Uint8Array | null;
     try {
-      body = await request.text();
+      bytes = await readAtMost(request, this.options.maxHttpBufferSize);
     } finally {
       session.postInFlight = false;
     }
-    if (exceeds(body, this.options.maxHttpBufferSize)) {
+    if (bytes === null) {
       this.closeSession(session, "message too big");
       return tooLarge();
     }
-    const packets = decodePollingPayload(body);
+    const packets = decodePollingPayload(UTF8.decode(bytes));
     if (packets === null) {
       this.closeSession(session, "parse error");
       return engineError(EngineError.BAD_REQUEST);
@@ -256,7 +279,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       // Let the pending GET return so the client's polling transport can pause.
       session.endPoll(NOOP);
     } else if (message === "5") {
-      session.completeUpgrade(ws);
+      try {
+        session.completeUpgrade(ws);
+      } catch (error) {
+        console.error("Engine.IO upgrade failed:", error);
+        this.closeSession(session, "transport error");
+      }
     } else {
       // Anything else during an upgrade aborts it; the polling session goes on.
       session.upgradingSocket = null;
@@ -364,10 +392,9 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     return Math.max(auto, session.lastPongAt);
   }
 
-  /** Makes sure an alarm is pending while there are sessions to ping. */
+  /** Makes sure an alarm comes within a ping interval (an earlier one is kept). */
   protected async ensureAlarm(): Promise<void> {
-    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
-    if (this.#alarmAt === null) await this.setAlarm(Date.now() + this.options.pingInterval);
+    await this.setAlarm(Date.now() + this.options.pingInterval);
   }
 
   /** Asks for an alarm no later than `at`. */

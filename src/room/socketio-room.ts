@@ -32,6 +32,9 @@ import {
   type WebhookSocket,
 } from "../webhooks";
 
+/** Longer namespace names are refused: each one costs memory and attachment space. */
+const MAX_NAMESPACE_LENGTH = 256;
+
 /** Request headers kept in the handshake (the attachment has 16 KB for everything). */
 const KEPT_HEADERS = ["origin", "user-agent", "referer", "accept-language"];
 
@@ -232,7 +235,10 @@ export abstract class SocketIORoom<
     const socket = connection.sockets.get(packet.nsp);
     switch (packet.type) {
       case PacketType.CONNECT:
-        void this.connectNamespace(connection, packet.nsp, packet.data);
+        this.connectNamespace(connection, packet.nsp, packet.data).catch((error) => {
+          console.error("Socket.IO connect failed:", error);
+          this.closeSession(connection.session, "server close");
+        });
         return;
       case PacketType.DISCONNECT:
         if (socket) socket.nsp.removeSocket(socket, "client namespace disconnect");
@@ -271,9 +277,9 @@ export abstract class SocketIORoom<
       return;
     }
     if (connection.connecting.has(name)) return;
-    const nsp = this.io.lookup(name);
+    const nsp = name.length <= MAX_NAMESPACE_LENGTH ? this.io.lookup(name) : null;
     if (nsp === null) {
-      connection.send(new EncodedMessage(encode(connectErrorPacket(name, "Invalid namespace"))));
+      connection.send(new EncodedMessage(encode(connectErrorPacket(name.slice(0, MAX_NAMESPACE_LENGTH), "Invalid namespace"))));
       return;
     }
     const record: SocketRecord = {
@@ -285,22 +291,36 @@ export abstract class SocketIORoom<
     };
     const socket = new Socket<ListenEvents, EmitEvents, SocketData>(nsp, connection, record);
     connection.connecting.add(name);
+    nsp.connecting++;
     let refusal: Error | null;
     try {
       refusal = await this.authorize(socket).then(() => nsp.authorize(socket), (error) => toError(error));
     } finally {
       connection.connecting.delete(name);
+      nsp.connecting--;
     }
-    if (connection.session.closed) return;
+    if (connection.session.closed) {
+      this.io.releaseIfUnused(name);
+      return;
+    }
     if (refusal) {
+      this.io.releaseIfUnused(name);
       const data = refusal instanceof ConnectError ? refusal.data : (refusal as { data?: unknown }).data;
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, refusal.message, data))));
       return;
     }
     connection.state.sockets[name] = record;
+    try {
+      connection.persist();
+    } catch (error) {
+      // Too much state (auth payload, namespaces) to survive hibernation: refuse this namespace only.
+      delete connection.state.sockets[name];
+      this.io.releaseIfUnused(name);
+      connection.send(new EncodedMessage(encode(connectErrorPacket(name, (error as Error).message))));
+      return;
+    }
     connection.sockets.set(name, socket);
     nsp.addSocket(socket);
-    connection.persist();
     socket.send(connectPacket(name, socket.id));
     nsp.runConnection(socket);
     if (this.#webhooks?.wants("connect")) void this.#webhooks.send(connectWebhook(this.webhookSocket(socket)));

@@ -43,6 +43,8 @@ export class Namespace<
 > extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
   readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
   readonly adapter = new RoomIndex();
+  /** CONNECTs going through middlewares: the namespace must not be released under them. */
+  connecting = 0;
   /** Ack ids start at a random point so that an ack from before a wake cannot match a new emit. */
   private ackIds = Math.floor(Math.random() * 2 ** 24);
 
@@ -50,6 +52,8 @@ export class Namespace<
     readonly name: string,
     /** Handlers of the patterns (`io.of(/regex/)`) that match this namespace. */
     private readonly inherited: () => readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = () => [],
+    /** Called when the last socket leaves. */
+    private readonly onEmpty: () => void = () => {},
   ) {
     super();
   }
@@ -125,10 +129,11 @@ export class Namespace<
     const state = socket.connection.state;
     if (state.sockets[this.name]?.id === socket.id) {
       delete state.sockets[this.name];
-      socket.connection.persist();
+      socket.connection.persist(); // smaller than before: cannot overflow
     }
     socket.fireLocal("disconnect", [reason]);
     for (const handlers of this.chain()) handlers.fireDisconnect(socket, reason);
+    if (this.sockets.size === 0) this.onEmpty();
   }
 
   /** Connect middlewares of the patterns that match, then of this namespace; resolves with a refusal. */

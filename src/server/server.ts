@@ -127,6 +127,12 @@ export class Server<
     return this.namespaces.get(normalize(name));
   }
 
+  /** Forgets an undeclared namespace nobody is connected to, so dynamic names cannot pile up. */
+  releaseIfUnused(name: string): void {
+    const nsp = this.namespaces.get(name);
+    if (nsp && nsp.sockets.size === 0 && nsp.connecting === 0 && !this.declared.has(name)) this.namespaces.delete(name);
+  }
+
   /** Namespaces that exist in this object now. */
   all(): IterableIterator<Namespace<ListenEvents, EmitEvents, SocketData>> {
     return this.namespaces.values();
@@ -140,7 +146,7 @@ export class Server<
     let nsp = this.namespaces.get(name);
     if (!nsp) {
       const inherited = () => this.patterns.filter((p) => p.match(name)).map((p) => p.handlers);
-      nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited);
+      nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited, () => this.releaseIfUnused(name));
       this.namespaces.set(name, nsp);
     }
     return nsp;

@@ -91,8 +91,14 @@ export class Socket<
   }
 
   set data(value: SocketData) {
+    const previous = this.record.data;
     this.record.data = value;
-    this.saveData();
+    try {
+      this.saveData();
+    } catch (error) {
+      this.record.data = previous;
+      throw error;
+    }
   }
 
   // --- listeners -------------------------------------------------------------
@@ -177,15 +183,19 @@ export class Socket<
     };
   }
 
+  /** Joins rooms; throws (joining none of them) when the socket's state would outgrow its attachment. */
   join(room: string | readonly string[]): void {
-    let changed = false;
-    for (const r of typeof room === "string" ? [room] : room) {
-      if (this.rooms.has(r)) continue;
-      this.rooms.add(r);
-      if (this.connected) this.nsp.adapter.add(r, this);
-      changed = true;
+    const added = (typeof room === "string" ? [room] : room).filter((r) => !this.rooms.has(r));
+    if (added.length === 0) return;
+    for (const r of added) this.rooms.add(r);
+    try {
+      this.saveRooms();
+    } catch (error) {
+      for (const r of added) this.rooms.delete(r);
+      this.record.rooms = [...this.rooms].filter((r) => r !== this.id);
+      throw error;
     }
-    if (changed) this.saveRooms();
+    if (this.connected) for (const r of added) this.nsp.adapter.add(r, this);
   }
 
   leave(room: string): void {
@@ -288,8 +298,15 @@ export class Socket<
     this.pendingAcks.clear();
   }
 
+  /** After a handler: saves `data` if it changed; a change too large for the attachment is undone. */
   saveDataIfChanged(): void {
-    if (jsonOf(this.record.data) !== this.savedData) this.saveData();
+    if (jsonOf(this.record.data) === this.savedData) return;
+    try {
+      this.saveData();
+    } catch (error) {
+      logHandlerError(error);
+      this.record.data = this.savedData === undefined ? undefined : JSON.parse(this.savedData);
+    }
   }
 
   private saveRooms(): void {

@@ -62,6 +62,7 @@ export function createDecoder(): Decoder {
  */
 export function invalidClientPacket(packet: Packet): string | null {
   if (typeof packet.nsp !== "string" || !packet.nsp.startsWith("/")) return "invalid namespace";
+  if (packet.id !== undefined && !(Number.isSafeInteger(packet.id) && packet.id >= 0)) return "invalid ack id";
   switch (packet.type) {
     case PacketType.CONNECT:
     case PacketType.DISCONNECT:

@@ -1,0 +1,114 @@
+/** Cases found by probing the server: heartbeat timing, state limits, memory, big bodies. */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, sleep, testRoom, TestSocket, worker } from "./support/clients";
+
+// The unit project runs with pingInterval 300 ms, pingTimeout 200 ms, connectTimeout 1000 ms.
+
+describe("heartbeat", () => {
+  it("pings a newcomer within a ping interval after the room was empty", async () => {
+    const first = await connectSocketIO(relayRoom("hb-1"));
+    first.socket.close();
+    await sleep(800); // the room empties and its alarms run out
+    const { socket } = await openWebSocket(relayRoom("hb-1"), "", false);
+    const started = Date.now();
+    socket.send("40");
+    expect(await socket.next()).toMatch(/^40/);
+    expect(await socket.next({ control: true, timeout: 1000 })).toBe("2");
+    expect(Date.now() - started).toBeLessThan(450);
+  });
+
+  it("does not reap a client that upgraded after a room-wide ping it never saw", async () => {
+    const stub = relayRoom("hb-2");
+    const other = await connectSocketIO(stub); // keeps room-wide ping rounds going
+    const sid = await pollingHandshake(stub);
+    await stub.fetch(pollUrl(sid), { method: "POST", body: "40" });
+    await (await stub.fetch(pollUrl(sid))).text();
+    await other.socket.next({ control: true, timeout: 1000 }); // a round went out while sid was polling
+    const response = await stub.fetch(pollUrl(sid).replace("polling", "websocket"), { headers: { Upgrade: "websocket" } });
+    const upgraded = new TestSocket(response.webSocket!);
+    upgraded.send("2probe");
+    expect(await upgraded.next()).toBe("3probe");
+    upgraded.send("5");
+    await sleep(1200);
+    expect(upgraded.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("pings WebSockets once per interval however many polling sessions wake the object", async () => {
+    const stub = relayRoom("hb-3");
+    for (let i = 0; i < 4; i++) await pollingHandshake(stub);
+    const ws = await connectSocketIO(stub);
+    let pings = 0;
+    ws.socket.ws.addEventListener("message", (event) => {
+      if (event.data === "2") pings++;
+    });
+    await sleep(1500);
+    expect(pings).toBeGreaterThanOrEqual(3);
+    expect(pings).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("state that must fit in the attachment", () => {
+  it("refuses a handshake with a huge query string", async () => {
+    const response = await worker.fetch(`http://test/socket.io/?EIO=4&transport=polling&room=big-q&x=${"a".repeat(5000)}`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toMatch(/Query string/);
+  });
+
+  it("refuses a namespace whose auth payload is too large, and keeps the connection", async () => {
+    const { socket } = await openWebSocket(relayRoom("big-auth"));
+    socket.send(`40{"blob":"${"x".repeat(20_000)}"}`);
+    expect(await socket.next()).toMatch(/^44\{"message":"connection state too large/);
+    socket.send("40");
+    expect(await socket.next()).toMatch(/^40\{"sid"/);
+  });
+
+  it("refuses a join that would not fit, joining nothing", async () => {
+    const { socket, id } = await connectSocketIO(testRoom("big-join"));
+    await socket.next();
+    socket.send(`42["join","${"r".repeat(13_000)}"]`);
+    socket.send('421["whoami"]');
+    const [me] = JSON.parse(((await socket.next()) as string).slice(3));
+    expect(me.rooms).toEqual([id]);
+  });
+});
+
+describe("memory", () => {
+  it("forgets dynamic namespaces once their last socket leaves", async () => {
+    const stub = relayRoom("nsp-gc");
+    const { socket } = await connectSocketIO(stub);
+    for (let i = 0; i < 20; i++) {
+      socket.send(`40/tmp-${i},`);
+      expect(await socket.next()).toMatch(/^40\/tmp-/);
+      socket.send(`41/tmp-${i},`);
+    }
+    socket.send(`40/${"n".repeat(300)},`);
+    expect(await socket.next()).toMatch(/^44\/n+,\{"message":"Invalid namespace"\}$/);
+    await sleep(50);
+    const names = await runInDurableObject(stub, (instance: any) => [...instance.io.all()].map((n: { name: string }) => n.name));
+    expect(names).toEqual(["/"]);
+  });
+
+  it("refuses an oversized polling body while reading it", async () => {
+    const sid = await pollingHandshake(worker, "&room=big-body");
+    const chunk = new TextEncoder().encode("4" + "x".repeat(65_535));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 40) controller.enqueue(chunk); // 2.6 MB, no Content-Length
+        else controller.close();
+      },
+    });
+    const response = await worker.fetch(pollUrl(sid), { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(sent).toBeLessThan(40);
+  });
+});
+
+describe("packets", () => {
+  it("closes a connection that sends an ack id beyond safe integers", async () => {
+    const { socket } = await connectSocketIO(relayRoom("ack-id"));
+    socket.send('4299999999999999999999["e"]');
+    expect((await socket.closed).code).toBe(1002);
+  });
+});
