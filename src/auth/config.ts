@@ -1,3 +1,4 @@
+import { requireSecureUrl } from "../http/secure-url";
 import type { Env } from "../config";
 
 /** How CONNECT auth tokens are verified. At least one of `secret` and `jwksUrl` is set. */
@@ -47,7 +48,8 @@ export function readAuthConfig(env: AuthEnv): AuthConfig | null {
   if (secret !== undefined && new TextEncoder().encode(secret).length < MIN_SECRET_BYTES) {
     throw new Error(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (HS256 needs a 256-bit key)`);
   }
-  if (jwksUrl !== undefined) checkJwksUrl(jwksUrl);
+  // Keys fetched over plain http could be swapped in transit.
+  if (jwksUrl !== undefined) requireSecureUrl("JWT_JWKS_URL", jwksUrl);
   return {
     secret,
     jwksUrl,
@@ -80,16 +82,3 @@ function clockSkew(value: string | undefined): number {
   return n;
 }
 
-/** Keys fetched over plain http could be swapped in transit; localhost is allowed for development. */
-function checkJwksUrl(value: string): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`JWT_JWKS_URL is not a URL: "${value}"`);
-  }
-  const local = url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
-    throw new Error(`JWT_JWKS_URL must be an https URL, got "${value}"`);
-  }
-}

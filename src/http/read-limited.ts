@@ -1,14 +1,15 @@
 /**
- * Reads a request body, refusing it as soon as it passes `limit` bytes: an
- * oversized body is never buffered whole. Returns null when it is too large.
+ * Reads a request's or a response's body, refusing it as soon as it passes
+ * `limit` bytes: an oversized body is never buffered whole. Returns null when
+ * it is too large.
  */
-export async function readAtMost(request: Request, limit: number): Promise<Uint8Array | null> {
-  const declared = request.headers.get("Content-Length");
+export async function readAtMost(message: Request | Response, limit: number): Promise<Uint8Array | null> {
+  const declared = message.headers.get("Content-Length");
   if (declared !== null && Number(declared) > limit) return null;
-  if (request.body === null) return new Uint8Array(0);
+  if (message.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
+  const reader = message.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

@@ -1,3 +1,4 @@
+import { requireSecureUrl } from "../http/secure-url";
 import type { Env } from "../config";
 
 /** Which deliveries are wanted. Client event names "connect"/"disconnect" are reserved by Socket.IO, so they cannot clash. */
@@ -38,7 +39,8 @@ export type WebhookEnv = Pick<Env, "WEBHOOK_URL" | "WEBHOOK_SECRET" | "WEBHOOK_E
 export function readWebhookConfig(env: WebhookEnv): WebhookConfig | null {
   const url = env.WEBHOOK_URL?.trim();
   if (!url) return null;
-  checkUrl(url);
+  // Payloads can hold private messages.
+  requireSecureUrl("WEBHOOK_URL", url);
   return {
     url,
     // Secrets piped in by `echo` end with a newline.
@@ -61,19 +63,6 @@ export function wantsWebhook(filter: WebhookEventFilter, kind: WebhookKind, even
   return filter.allEvents || (event !== undefined && filter.events.has(event));
 }
 
-/** Payloads can hold private messages: plain http only to a local receiver (development). */
-function checkUrl(value: string): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`WEBHOOK_URL is not a URL: "${value}"`);
-  }
-  const local = url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
-    throw new Error(`WEBHOOK_URL must be an https URL, got "${value}"`);
-  }
-}
 
 function intInRange(value: string | undefined, fallback: number, [min, max]: readonly [number, number], name: string): number {
   const v = value?.trim();

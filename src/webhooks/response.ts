@@ -1,4 +1,5 @@
 import { decodeBinaryJson } from "../rest/binary-json";
+import { readAtMost } from "../http/read-limited";
 
 /** What a 2xx answer to a webhook carried. */
 export type WebhookResponseBody =
@@ -33,25 +34,6 @@ export async function readResponseBody(response: Response, maxBytes: number): Pr
 
 /** The body as text, or null when it is larger than `maxBytes` (reading stops there). */
 async function readLimited(response: Response, maxBytes: number): Promise<string | null> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  const bytes = await readAtMost(response, maxBytes);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }

@@ -3,6 +3,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, sleep, testRoom, TestSocket, worker } from "./support/clients";
 
+/** Names of the namespaces that exist in a room object now. */
+function namespacesOf(stub: DurableObjectStub): Promise<string[]> {
+  const run = runInDurableObject as (stub: unknown, fn: (instance: { io: { all(): Iterable<{ name: string }> } }) => string[]) => Promise<string[]>;
+  return run(stub, (instance) => [...instance.io.all()].map((nsp) => nsp.name));
+}
+
 // The unit project runs with pingInterval 300 ms, pingTimeout 200 ms, connectTimeout 1000 ms.
 
 describe("heartbeat", () => {
@@ -85,7 +91,7 @@ describe("memory", () => {
     socket.send(`40/${"n".repeat(300)},`);
     expect(await socket.next()).toMatch(/^44\/n+,\{"message":"Invalid namespace"\}$/);
     await sleep(50);
-    const names = await runInDurableObject(stub, (instance: any) => [...instance.io.all()].map((n: { name: string }) => n.name));
+    const names = await namespacesOf(stub);
     expect(names).toEqual(["/"]);
   });
 
