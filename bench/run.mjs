@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import { LoadRoom } from "./load.mjs";
 import { Profiler } from "./profile.mjs";
 import { fileLimit } from "./proc.mjs";
-import { killAllSync, ROOT, startServer, stopAll, sleep, SUBJECTS } from "./servers.mjs";
+import { buildWorkers, killAllSync, removeBuilds, ROOT, startServer, stopAll, sleep, SUBJECTS } from "./servers.mjs";
 
 /** name: [default, description]. */
 const SETTINGS = {
@@ -63,6 +63,8 @@ async function main() {
   log(`socketio-edge bench: N=${ns.join(",")} runs=${config.RUNS} subjects=${config.SUBJECTS.join(",")}`);
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, load ${machine.loadStart}`);
   if (capped) log(capped);
+  const buildTimes = await buildWorkers(config.SUBJECTS);
+  log(`built ${Object.keys(buildTimes).join(", ") || "nothing"}: wrangler dev serves these builds, source edits during the run do not reach them`);
 
   for (const n of ns) {
     for (let run = 1; run <= config.RUNS; run++) {
@@ -79,6 +81,7 @@ async function main() {
     hibernation = await measureHibernation(config.HIBERNATION_N, config.HIBERNATION_S);
   }
 
+  removeBuilds();
   machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(" ");
   const summary = summarize(ns);
   const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation };
@@ -248,21 +251,23 @@ function summarize(ns) {
   const ratios = [];
   const targets = [];
   for (const n of ns) {
-    const project = cells.find((c) => c.n === n && c.subject === "project");
+    for (const project of cells.filter((c) => c.n === n && c.subject.startsWith("project"))) {
     for (const other of ["raw-do", "socket.io"]) {
       const base = cells.find((c) => c.n === n && c.subject === other);
-      if (!project || !base) continue;
+      if (!base) continue;
       const ratio = {};
       for (const name of Object.keys(METRICS)) ratio[name] = project[name].median / base[name].median;
-      ratios.push({ n, versus: other, ...ratio });
+      ratios.push({ n, subject: project.subject, versus: other, ...ratio });
       if (other === "raw-do") {
         targets.push({
           n,
+          subject: project.subject,
           deliveries: { ratio: ratio.deliveriesPerSec, met: ratio.deliveriesPerSec >= 0.9 },
           p99: { ratio: ratio.p99, met: ratio.p99 <= 1.1 },
           memory: { ratio: ratio.memKiB, met: ratio.memKiB <= 1.1 },
         });
       }
+    }
     }
   }
   return { cells, ratios, targets };
@@ -297,7 +302,7 @@ function figureRows(summary) {
     fmt.ms(c.p99.median),
     fmt.range(c.p99, fmt.ms),
     fmt.kib(c.memKiB.median),
-    c.subject === "socket.io" ? "n/a" : fmt.kib(c.proxyMemKiB.median),
+    SUBJECTS[c.subject].kind === "wrangler" ? fmt.kib(c.proxyMemKiB.median) : "n/a",
     fmt.s(c.connectMs.median),
     `${c.ok}/${c.runs}`,
   ]);
@@ -305,10 +310,10 @@ function figureRows(summary) {
 }
 
 function ratioRows(summary) {
-  const header = ["N", "project ÷", "deliveries/s", "p50", "p99", "KiB/conn", "connect", "runtime CPU/delivery"];
+  const header = ["N", "ratio", "deliveries/s", "p50", "p99", "KiB/conn", "connect", "runtime CPU/delivery"];
   const rows = summary.ratios.map((r) => [
     String(r.n),
-    SUBJECTS[r.versus].label,
+    `${SUBJECTS[r.subject].label} ÷ ${SUBJECTS[r.versus].label}`,
     fmt.ratio(r.deliveriesPerSec),
     fmt.ratio(r.p50),
     fmt.ratio(r.p99),
@@ -320,9 +325,9 @@ function ratioRows(summary) {
 }
 
 function targetRows(summary) {
-  const header = ["N", "deliveries/s ≥ 0.9× raw DO", "p99 ≤ 1.1× raw DO", "KiB/conn ≤ 1.1× raw DO"];
+  const header = ["N", "subject", "deliveries/s ≥ 0.9× raw DO", "p99 ≤ 1.1× raw DO", "KiB/conn ≤ 1.1× raw DO"];
   const mark = (t) => `${fmt.ratio(t.ratio)} ${t.met ? "met" : "NOT met"}`;
-  return [header, summary.targets.map((t) => [String(t.n), mark(t.deliveries), mark(t.p99), mark(t.memory)])];
+  return [header, summary.targets.map((t) => [String(t.n), SUBJECTS[t.subject].label, mark(t.deliveries), mark(t.p99), mark(t.memory)])];
 }
 
 function hibernationRows(h) {
@@ -362,7 +367,7 @@ function textReport(report) {
     "Figures (medians of " + config.RUNS + " runs)",
     textTable(figureRows(report.summary)),
     "",
-    "Ratios (project ÷ other; deliveries/s: higher is better, the rest: lower is better)",
+    "Ratios (deliveries/s: higher is better for the project, the rest: lower is better)",
     textTable(ratioRows(report.summary)),
     "",
     "Targets (project vs raw DO)",
@@ -393,6 +398,7 @@ function writeMarkdown(path, report) {
     "```",
     "",
     `- Machine: ${machine.cpus} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.memoryGiB} GiB memory, ${machine.os}; load average ${machine.loadStart} at start, ${machine.loadEnd} at end.`,
+    `- Code: ${machine.revision}, built once at the start of the run.`,
     `- Versions: Node ${machine.node}, wrangler ${machine.wrangler}, workerd ${machine.workerd}, socket.io ${machine.socketio}, ws ${machine.ws} (load generator).`,
     `- Open-file limit of the servers: ${report.limits.servers}${report.capped ? `; ${report.capped}` : ""}.`,
     `- Load: one sender and N receivers in one room; throughput with ${config.WINDOW} messages in flight for ≤ ${config.THROUGHPUT_S} s; latency at ${config.LATENCY_RATE} deliveries/s for ≥ ${config.LATENCY_S} s (≥ ${config.LATENCY_MIN_MESSAGES} messages); ${config.PAYLOAD}-byte padding; medians of ${config.RUNS} runs, each on a freshly started server.`,
@@ -402,7 +408,7 @@ function writeMarkdown(path, report) {
     "",
     markdownTable(figureRows(summary)),
     "",
-    "### Ratios (project ÷ other)",
+    "### Ratios (deliveries/s: higher is better for the project, the rest: lower is better)",
     "",
     markdownTable(ratioRows(summary)),
     "",
@@ -530,8 +536,16 @@ function machineInfo() {
   } catch {
     // version from package.json only
   }
+  let revision = "?";
+  try {
+    const git = (...args) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    revision = git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src", "wrangler.toml") ? " + uncommitted changes in src/" : "");
+  } catch {
+    // not a git checkout
+  }
   const cpus = os.cpus();
   return {
+    revision,
     cpus: os.availableParallelism?.() ?? cpus.length,
     cpuModel: cpus[0]?.model?.trim() ?? "?",
     memoryGiB: (os.totalmem() / 2 ** 30).toFixed(1),

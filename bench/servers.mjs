@@ -4,13 +4,16 @@
  *   project    `wrangler dev` of the repository's wrangler.toml (how users serve it locally)
  *   raw-do     `wrangler dev` of bench/raw-do/wrangler.toml (the platform floor)
  *   socket.io  node bench/socketio-server.mjs (Node socket.io 4.x)
+ * The Workers are built once per bench run (buildWorkers) and served with
+ * `wrangler dev <build> --no-bundle`: wrangler dev reloads on every source edit,
+ * which would drop every WebSocket mid-run and mix code versions between runs.
  * Every started group is killed on stop(), and by stopAll() on exit, error or signal.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commandLine, cpuSeconds, fileLimit, isAlive, openFiles, processTree, rssKiB } from "./proc.mjs";
 
@@ -19,12 +22,91 @@ const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
 export const SUBJECTS = {
   project: { label: "project", kind: "wrangler", config: "wrangler.toml" },
+  // Optional: the same build and config minus [assets]. Locally, with [assets], every request
+  // (WebSocket upgrades included) passes through wrangler's asset router Worker, which then
+  // relays each WebSocket inside the runtime process; this subject shows that share.
+  "project-no-assets": { label: "project w/o [assets]", kind: "wrangler", config: "wrangler.toml", buildOf: "project", withoutAssets: true },
   "raw-do": { label: "raw DO", kind: "wrangler", config: join("bench", "raw-do", "wrangler.toml") },
   "socket.io": { label: "socket.io", kind: "node", script: join("bench", "socketio-server.mjs") },
 };
 
 /** @type {Set<Server>} */
 const running = new Set();
+/** Subject name → built entry point (see buildWorkers). */
+const builds = new Map();
+/** Subject name → generated config, for subjects that alter the project's. */
+const configs = new Map();
+let buildRoot = null;
+
+/**
+ * Builds the Worker of each wrangler subject (`wrangler deploy --dry-run
+ * --outdir`, nothing is uploaded) into a temporary directory; servers started
+ * afterwards serve that build. Returns { name: seconds }.
+ */
+export async function buildWorkers(names) {
+  buildRoot ??= mkdtempSync(join(tmpdir(), "socketio-edge-bench-build-"));
+  const times = {};
+  const targets = new Set(names.filter((n) => SUBJECTS[n].kind === "wrangler").map((n) => SUBJECTS[n].buildOf ?? n));
+  for (const name of names) {
+    if (!SUBJECTS[name].withoutAssets) continue;
+    // A copy of the config without its [assets] table (only `main` is relative, and --no-bundle overrides it).
+    const text = readFileSync(join(ROOT, SUBJECTS[name].config), "utf8");
+    configs.set(name, join(buildRoot, `${name}.toml`));
+    writeFileSync(configs.get(name), withoutTable(text, "assets"));
+  }
+  for (const name of targets) {
+    const subject = SUBJECTS[name];
+    const outdir = join(buildRoot, name);
+    const t0 = Date.now();
+    await new Promise((resolve, reject) => {
+      execFile(
+        WRANGLER,
+        ["deploy", "--dry-run", "--config", subject.config, "--outdir", outdir],
+        { cwd: ROOT, env: childEnv(), maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => (error ? reject(new Error(`building ${name}: ${error.message}\n${stdout}${stderr}`)) : resolve()),
+      );
+    });
+    // The entry keeps its base name: index.js for src/index.ts, worker.js for worker.mjs.
+    const scripts = readdirSync(outdir).filter((f) => /\.m?js$/.test(f));
+    const file = scripts.length === 1 ? scripts[0] : scripts.find((f) => f.startsWith("index."));
+    if (!file) throw new Error(`building ${name}: no entry among ${scripts.join(", ")}`);
+    const entry = join(outdir, file);
+    builds.set(name, entry);
+    times[name] = (Date.now() - t0) / 1000;
+  }
+  return times;
+}
+
+/** TOML text without one top-level table (from its header to the next header). */
+function withoutTable(text, table) {
+  let skipping = false;
+  const kept = [];
+  for (const line of text.split("\n")) {
+    if (/^\s*\[/.test(line)) skipping = line.trim() === `[${table}]`;
+    if (!skipping) kept.push(line);
+  }
+  return kept.join("\n");
+}
+
+export function removeBuilds() {
+  if (buildRoot) rmSync(buildRoot, { recursive: true, force: true });
+  buildRoot = null;
+  builds.clear();
+  configs.clear();
+}
+
+function childEnv() {
+  return {
+    ...process.env,
+    // wrangler's `#!/usr/bin/env node` gets the Node that runs the bench (npm run: the node devDependency).
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+    WRANGLER_SEND_METRICS: "false",
+    // A config edit during the run must not reload a server under load.
+    WRANGLER_CI_DISABLE_CONFIG_WATCHING: "true",
+    FORCE_COLOR: "0",
+    NO_COLOR: "1",
+  };
+}
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort() {
@@ -131,9 +213,11 @@ export async function startServer(name, { vars = {}, fileLimit: wantFiles = 6553
     const port = await freePort();
     const inspectorPort = await freePort();
     const tmp = mkdtempSync(join(tmpdir(), "socketio-edge-bench-"));
+    const built = builds.get(subject.buildOf ?? name);
     const args = [
       "dev",
-      "--config", subject.config,
+      ...(built ? [built, "--no-bundle"] : []),
+      "--config", configs.get(name) ?? subject.config,
       "--ip", "127.0.0.1",
       "--port", String(port),
       "--inspector-ip", "127.0.0.1",
@@ -184,7 +268,7 @@ function spawnInGroup(command, args, files) {
     cwd: ROOT,
     detached: true, // own process group: stop() kills workerd and esbuild too
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
+    env: childEnv(),
   });
 }
 
@@ -230,6 +314,7 @@ export function killAllSync() {
     if (server.tmp) rmSync(server.tmp, { recursive: true, force: true });
   }
   running.clear();
+  removeBuilds();
 }
 
 export function sleep(ms) {

@@ -5,7 +5,7 @@ import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, s
 
 /** Names of the namespaces that exist in a room object now. */
 function namespacesOf(stub: DurableObjectStub): Promise<string[]> {
-  const run = runInDurableObject as (stub: unknown, fn: (instance: { io: { all(): Iterable<{ name: string }> } }) => string[]) => Promise<string[]>;
+  const run = runInDurableObject as unknown as (stub: unknown, fn: (instance: { io: { all(): Iterable<{ name: string }> } }) => string[]) => Promise<string[]>;
   return run(stub, (instance) => [...instance.io.all()].map((nsp) => nsp.name));
 }
 
