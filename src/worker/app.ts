@@ -4,12 +4,19 @@ import { benchStatsResponse } from "../bench-stats";
 import { EngineError } from "../engine.io/protocol";
 import { isOriginAllowed, preflight, withCors } from "./cors";
 import { roomForRequest, type RoomTarget } from "./rooms";
+// Text modules (wrangler's default rules for .html and .txt): the demo page and
+// the browser build of socket.io-client, copied into public/ on npm install.
+import demoPage from "../../public/index.html";
+import socketIoClient from "../../public/socket.io-client.txt";
 import { ROOM_HEADER } from "../room/ids";
 import { restApi } from "../rest/routes";
 
 export const app = new Hono<{ Bindings: Env }>();
 
-// "/" (the demo page) and "/socket.io-client.js" are static assets (public/, see wrangler.toml).
+app.get("/", (c) => c.html(demoPage));
+app.get("/socket.io-client.js", (c) =>
+  c.body(socketIoClient, 200, { "Content-Type": "text/javascript; charset=UTF-8", "Cache-Control": "public, max-age=3600" }),
+);
 app.get("/health", (c) => c.json({ ok: true }));
 /** Benchmark counters: 404 unless the var BENCH_STATS is "on" (see src/bench-stats.ts). */
 app.get("/__bench/stats", (c) => benchStatsResponse(c.env));
