@@ -70,15 +70,21 @@ export class LoadRoom {
     const deadline = started + timeoutMs;
     const total = n + 1;
     let next = 0;
+    let failed = false;
     const all = new Array(total);
     const worker = async () => {
-      while (next < total) {
+      while (next < total && !failed) {
         const i = next++;
         if (performance.now() > deadline) throw new LoadError(`connect: timed out after ${i} of ${total} clients`);
         all[i] = await this.open(i === n, deadline);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+    } catch (error) {
+      failed = true; // the other workers stop opening clients
+      throw error;
+    }
     this.receivers = all.slice(0, n);
     this.sender = all[n];
     return performance.now() - started;

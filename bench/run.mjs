@@ -28,7 +28,7 @@ const SETTINGS = {
   MAX_DELIVERIES: ["2000000", "throughput: bound on deliveries (messages × N)"],
   LATENCY_RATE: ["5000", "latency: fixed rate, in deliveries/s (messages/s = rate / N)"],
   LATENCY_S: ["5", "latency: sending time, seconds"],
-  LATENCY_MIN_MESSAGES: ["10", "latency: at least this many messages (stretches the time at large N)"],
+  LATENCY_MIN_MESSAGES: ["20", "latency: at least this many messages (stretches the time at large N, where one slow message is 1/messages of the samples)"],
   PAYLOAD: ["32", "bytes of padding in each event"],
   SETTLE_MS: ["2000", "wait before each memory reading"],
   CONNECT_CONCURRENCY: ["64", "handshakes in progress at once"],
@@ -154,6 +154,7 @@ async function measure(subject, n, run) {
 
     result.latency = await room.latency({ rate: latencyRate, messages: latencyMax, drainMs: config.DRAIN_S * 1000 });
     result.verify = room.verify();
+    if (!result.verify.ok) result.serverOutput = server.tail(15);
   } catch (error) {
     result.error = String(error?.message ?? error).split("\n")[0];
     if (server) result.serverOutput = server.tail(15);
@@ -462,7 +463,7 @@ function describe(r) {
   return (
     `${head} ${fmt.int(r.throughput.deliveriesPerSec)} deliveries/s, p50 ${fmt.ms(r.latency.p50)} ms, p99 ${fmt.ms(r.latency.p99)} ms, ` +
     `${fmt.kib(r.memory.runtimeKiBPerConnection)} KiB/conn, connect ${fmt.s(r.connectMs)} s, ` +
-    (v.ok ? `${v.messages} messages checked` : `CHECK FAILED ${JSON.stringify(v)}`)
+    (v.ok ? `${v.messages} messages checked` : `CHECK FAILED ${JSON.stringify(v)}${r.serverOutput ? "\n" + r.serverOutput : ""}`)
   );
 }
 
@@ -473,6 +474,13 @@ function log(message) {
 // --- settings, machine, limits -------------------------------------------------
 
 function readSettings() {
+  if (process.argv.includes("--help")) {
+    console.log("npm run bench -- [--name=value ...]   (or BENCH_NAME=value npm run bench)\n");
+    for (const [name, [fallback, description]] of Object.entries(SETTINGS)) {
+      console.log(`  ${flagName(name).padEnd(24)} ${description} [${fallback}]`);
+    }
+    process.exit(0);
+  }
   const flags = {};
   for (const arg of process.argv.slice(2)) {
     const match = /^--([a-z0-9-]+)=(.*)$/i.exec(arg);
@@ -506,14 +514,14 @@ function flagName(name) {
 
 /** `npm run bench`, with the settings that differ from the defaults. */
 function commandLine() {
-  const changed = Object.entries(SETTINGS).filter(([name, [fallback]]) => {
+  const text = (name) => {
     const value = config[name];
-    return String(Array.isArray(value) ? value.join(",") : value) !== fallback;
-  });
-  const flags = changed.map(([name]) => {
-    const value = config[name];
-    return `${flagName(name)}=${Array.isArray(value) ? value.join(",") : value}`;
-  });
+    if (name === "PROFILE") return value ? "on" : "off";
+    return String(Array.isArray(value) ? value.join(",") : value);
+  };
+  const flags = Object.entries(SETTINGS)
+    .filter(([name, [fallback]]) => text(name) !== fallback && !(name === "OUT" && config.PROFILE))
+    .map(([name]) => `${flagName(name)}=${text(name)}`);
   return flags.length ? `npm run bench -- ${flags.join(" ")}` : "npm run bench";
 }
 

@@ -13,7 +13,7 @@ import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, isAbsolute, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commandLine, cpuSeconds, fileLimit, isAlive, openFiles, processTree, rssKiB } from "./proc.mjs";
 
@@ -22,10 +22,6 @@ const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
 export const SUBJECTS = {
   project: { label: "project", kind: "wrangler", config: "wrangler.toml" },
-  // Optional: the same build and config minus [assets]. Locally, with [assets], every request
-  // (WebSocket upgrades included) passes through wrangler's asset router Worker, which then
-  // relays each WebSocket inside the runtime process; this subject shows that share.
-  "project-no-assets": { label: "project w/o [assets]", kind: "wrangler", config: "wrangler.toml", buildOf: "project", withoutAssets: true },
   "raw-do": { label: "raw DO", kind: "wrangler", config: join("bench", "raw-do", "wrangler.toml") },
   "socket.io": { label: "socket.io", kind: "node", script: join("bench", "socketio-server.mjs") },
 };
@@ -34,33 +30,33 @@ export const SUBJECTS = {
 const running = new Set();
 /** Subject name → built entry point (see buildWorkers). */
 const builds = new Map();
-/** Subject name → generated config, for subjects that alter the project's. */
+/** Subject name → the copy of its config taken with the build. */
 const configs = new Map();
 let buildRoot = null;
 
 /**
  * Builds the Worker of each wrangler subject (`wrangler deploy --dry-run
- * --outdir`, nothing is uploaded) into a temporary directory; servers started
- * afterwards serve that build. Returns { name: seconds }.
+ * --outdir`, nothing is uploaded) into a temporary directory, next to a copy of
+ * its config; servers started afterwards serve that build with that config, so
+ * edits to the sources or to wrangler.toml during the run reach no server.
+ * (The copy also leaves out .dev.vars/.env: the bench runs on wrangler.toml's vars.)
+ * Returns { name: seconds }.
  */
 export async function buildWorkers(names) {
   buildRoot ??= mkdtempSync(join(tmpdir(), "socketio-edge-bench-build-"));
   const times = {};
-  const targets = new Set(names.filter((n) => SUBJECTS[n].kind === "wrangler").map((n) => SUBJECTS[n].buildOf ?? n));
   for (const name of names) {
-    if (!SUBJECTS[name].withoutAssets) continue;
-    // A copy of the config without its [assets] table (only `main` is relative, and --no-bundle overrides it).
-    const text = readFileSync(join(ROOT, SUBJECTS[name].config), "utf8");
-    configs.set(name, join(buildRoot, `${name}.toml`));
-    writeFileSync(configs.get(name), withoutTable(text, "assets"));
-  }
-  for (const name of targets) {
     const subject = SUBJECTS[name];
+    if (subject.kind !== "wrangler") continue;
+    const copy = join(buildRoot, `${name}.toml`);
+    writeFileSync(copy, portableConfig(join(ROOT, subject.config)));
+    configs.set(name, copy);
     const outdir = join(buildRoot, name);
     const t0 = Date.now();
     await new Promise((resolve, reject) => {
       execFile(
         WRANGLER,
+        // Built from the original config (its [alias] and rules are relative to it), served with the copy.
         ["deploy", "--dry-run", "--config", subject.config, "--outdir", outdir],
         { cwd: ROOT, env: childEnv(), maxBuffer: 16 * 1024 * 1024 },
         (error, stdout, stderr) => (error ? reject(new Error(`building ${name}: ${error.message}\n${stdout}${stderr}`)) : resolve()),
@@ -77,15 +73,24 @@ export async function buildWorkers(names) {
   return times;
 }
 
-/** TOML text without one top-level table (from its header to the next header). */
-function withoutTable(text, table) {
-  let skipping = false;
-  const kept = [];
-  for (const line of text.split("\n")) {
-    if (/^\s*\[/.test(line)) skipping = line.trim() === `[${table}]`;
-    if (!skipping) kept.push(line);
-  }
-  return kept.join("\n");
+/**
+ * A wrangler config's text, usable from another directory: `main` and an
+ * [assets] directory are made absolute (the other relative paths wrangler
+ * knows, [alias] and rules, only matter when bundling, which the copy's users skip).
+ */
+function portableConfig(path) {
+  const base = dirname(path);
+  let table = "";
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .map((line) => {
+      const header = /^\s*\[+([^\]]+)\]+/.exec(line);
+      if (header) table = header[1].trim();
+      const setting = /^(\s*(main|directory)\s*=\s*)"([^"]+)"(.*)$/.exec(line);
+      const relevant = setting && ((table === "" && setting[2] === "main") || (table === "assets" && setting[2] === "directory"));
+      return relevant && !isAbsolute(setting[3]) ? `${setting[1]}${JSON.stringify(resolvePath(base, setting[3]))}${setting[4]}` : line;
+    })
+    .join("\n");
 }
 
 export function removeBuilds() {
@@ -213,7 +218,7 @@ export async function startServer(name, { vars = {}, fileLimit: wantFiles = 6553
     const port = await freePort();
     const inspectorPort = await freePort();
     const tmp = mkdtempSync(join(tmpdir(), "socketio-edge-bench-"));
-    const built = builds.get(subject.buildOf ?? name);
+    const built = builds.get(name);
     const args = [
       "dev",
       ...(built ? [built, "--no-bundle"] : []),
