@@ -38,6 +38,7 @@ const SETTINGS = {
   HIBERNATION_N: ["1000", "hibernation figure: sockets in the idle room"],
   FD_PER_CONNECTION: ["4", "open files per WebSocket in wrangler dev's proxy (caps N under the fd limit)"],
   OUT: ["BENCHMARKS.md", "file whose generated section is rewritten (empty: none)"],
+  FROM: ["", "path of a saved .bench/results-*.json: print its tables (and rewrite --out) with this version's summary, run nothing"],
   PROFILE: ["off", "on: CPU-profile the Worker of wrangler subjects during the throughput phase (.bench/profile-*); BENCHMARKS.md is then left alone"],
 };
 
@@ -46,17 +47,9 @@ const started = new Date();
 const results = [];
 let hibernation = null;
 
-installCleanup();
-main().then(
-  (code) => process.exit(code),
-  async (error) => {
-    console.error(error);
-    await stopAll();
-    process.exit(1);
-  },
-);
 
 async function main() {
+  if (config.FROM) return rerender(config.FROM);
   const machine = machineInfo();
   const limits = fileLimits();
   const { ns, capped } = plannedNs(limits);
@@ -91,6 +84,19 @@ async function main() {
   const failed = results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0);
   if (failed) console.error(`${failed} measurement(s) failed or lost/duplicated/reordered messages: see above`);
   return failed ? 1 : 0;
+}
+
+/** --from: the tables of a saved run, summarised by this version of the runner. */
+function rerender(file) {
+  const saved = JSON.parse(readFileSync(file, "utf8"));
+  for (const name of Object.keys(SETTINGS)) if (!["OUT", "FROM", "PROFILE"].includes(name)) config[name] = saved.config[name];
+  results.push(...saved.results);
+  hibernation = saved.hibernation;
+  const ns = [...new Set(saved.results.map((r) => r.n))];
+  const report = { ...saved, summary: summarize(ns) };
+  console.log(textReport(report));
+  if (config.OUT) writeMarkdown(join(ROOT, config.OUT), report);
+  return 0;
 }
 
 // --- one measurement ---------------------------------------------------------
@@ -233,6 +239,9 @@ const METRICS = {
   proxyMemKiB: (r) => r.memory?.proxyKiBPerConnection,
   connectMs: (r) => r.connectMs,
   runtimeCpuPer1k: (r) => r.cpuPer1kDeliveries?.runtime,
+  // wrangler dev's proxy does the same work per delivery for every wrangler subject: dividing by its
+  // CPU cancels most of what a busy shared machine does to CPU time (wrangler subjects only).
+  runtimePerProxyCpu: (r) => r.cpuPer1kDeliveries?.runtime / r.cpuPer1kDeliveries?.proxy,
 };
 
 function summarize(ns) {
@@ -311,7 +320,7 @@ function figureRows(summary) {
 }
 
 function ratioRows(summary) {
-  const header = ["N", "ratio", "deliveries/s", "p50", "p99", "KiB/conn", "connect", "runtime CPU/delivery"];
+  const header = ["N", "ratio", "deliveries/s", "p50", "p99", "KiB/conn", "connect", "runtime CPU/delivery", "runtime ÷ proxy CPU"];
   const rows = summary.ratios.map((r) => [
     String(r.n),
     `${SUBJECTS[r.subject].label} ÷ ${SUBJECTS[r.versus].label}`,
@@ -321,6 +330,7 @@ function ratioRows(summary) {
     fmt.ratio(r.memKiB),
     fmt.ratio(r.connectMs),
     r.versus === "socket.io" ? "n/a" : fmt.ratio(r.runtimeCpuPer1k),
+    r.versus === "socket.io" ? "n/a" : fmt.ratio(r.runtimePerProxyCpu),
   ]);
   return [header, rows];
 }
@@ -499,7 +509,7 @@ function readSettings() {
     if (!Number.isFinite(value) || value < 0) throw new Error(`BENCH_${name} must be a number ≥ 0, got "${out[name]}"`);
     return value;
   };
-  const settings = { OUT: out.PROFILE === "on" ? "" : out.OUT, PROFILE: out.PROFILE === "on", SUBJECTS: list(out.SUBJECTS), N: list(out.N).map(Number) };
+  const settings = { OUT: out.PROFILE === "on" ? "" : out.OUT, FROM: out.FROM, PROFILE: out.PROFILE === "on", SUBJECTS: list(out.SUBJECTS), N: list(out.N).map(Number) };
   for (const s of settings.SUBJECTS) if (!(s in SUBJECTS)) throw new Error(`unknown subject ${s} (${Object.keys(SUBJECTS).join(", ")})`);
   if (settings.N.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_N must list positive integers`);
   for (const name of Object.keys(SETTINGS)) if (!(name in settings)) settings[name] = number(name);
@@ -626,3 +636,14 @@ function installCleanup() {
     process.exit(1);
   });
 }
+
+// Last, once every const above is initialised.
+installCleanup();
+main().then(
+  (code) => process.exit(code),
+  async (error) => {
+    console.error(error);
+    await stopAll();
+    process.exit(1);
+  },
+);

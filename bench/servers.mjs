@@ -49,7 +49,7 @@ export async function buildWorkers(names) {
     const subject = SUBJECTS[name];
     if (subject.kind !== "wrangler") continue;
     const copy = join(buildRoot, `${name}.toml`);
-    writeFileSync(copy, portableConfig(join(ROOT, subject.config)));
+    writeFileSync(copy, portableConfig(resolvePath(ROOT, subject.config)));
     configs.set(name, copy);
     const outdir = join(buildRoot, name);
     const t0 = Date.now();
