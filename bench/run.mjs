@@ -107,17 +107,24 @@ async function measure(subject, n, run) {
   let room = null;
   try {
     server = await startServer(subject);
-    // Warm-up: load the Worker (and compile it) before the memory baseline.
+    // Warm-up: load the Worker (and compile it) in another room, then create the measured room with
+    // one client that leaves again: what the room itself costs is its own figure, not a per-connection one.
+    const roomName = `bench-${n}-${run}`;
     const warm = new LoadRoom(server.wsUrl, `warmup-${run}`, { maxMessages: 1 });
-    await warm.connect(1, { timeoutMs: 30_000 });
+    await warm.connect(0, { timeoutMs: 30_000 });
     await warm.close();
+    await sleep(config.SETTLE_MS);
+    const empty = server.memory();
+    const first = new LoadRoom(server.wsUrl, roomName, { maxMessages: 1 });
+    await first.connect(0, { timeoutMs: 30_000 });
+    await first.close();
     await sleep(config.SETTLE_MS);
     const before = server.memory();
 
     const throughputMax = Math.max(1, Math.ceil(config.MAX_DELIVERIES / n));
     const latencyRate = config.LATENCY_RATE / n;
     const latencyMax = Math.max(config.LATENCY_MIN_MESSAGES, Math.ceil(latencyRate * config.LATENCY_S));
-    room = new LoadRoom(server.wsUrl, `bench-${n}-${run}`, {
+    room = new LoadRoom(server.wsUrl, roomName, {
       payloadBytes: config.PAYLOAD,
       maxMessages: throughputMax + latencyMax + 1,
     });
@@ -129,7 +136,9 @@ async function measure(subject, n, run) {
     const after = server.memory();
     const connections = n + 1;
     result.memory = {
+      empty,
       before,
+      roomKiB: before.runtimeKiB - empty.runtimeKiB,
       after,
       runtimeKiBPerConnection: (after.runtimeKiB - before.runtimeKiB) / connections,
       proxyKiBPerConnection: (after.proxyKiB - before.proxyKiB) / connections,
@@ -237,6 +246,7 @@ const METRICS = {
   p99: (r) => r.latency?.p99,
   memKiB: (r) => r.memory?.runtimeKiBPerConnection,
   proxyMemKiB: (r) => r.memory?.proxyKiBPerConnection,
+  roomKiB: (r) => r.memory?.roomKiB,
   connectMs: (r) => r.connectMs,
   runtimeCpuPer1k: (r) => r.cpuPer1kDeliveries?.runtime,
   // wrangler dev's proxy does the same work per delivery for every wrangler subject: dividing by its
@@ -302,7 +312,7 @@ const fmt = {
 };
 
 function figureRows(summary) {
-  const header = ["N", "subject", "deliveries/s", "(range)", "p50 ms", "p99 ms", "(p99 range)", "KiB/conn", "proxy KiB/conn", "connect N s", "runs ok"];
+  const header = ["N", "subject", "deliveries/s", "(range)", "p50 ms", "p99 ms", "(p99 range)", "KiB/conn", "proxy KiB/conn", "room KiB", "connect N s", "runs ok"];
   const rows = summary.cells.map((c) => [
     String(c.n),
     SUBJECTS[c.subject].label,
@@ -313,6 +323,7 @@ function figureRows(summary) {
     fmt.range(c.p99, fmt.ms),
     fmt.kib(c.memKiB.median),
     SUBJECTS[c.subject].kind === "wrangler" ? fmt.kib(c.proxyMemKiB.median) : "n/a",
+    fmt.int(c.roomKiB.median),
     fmt.s(c.connectMs.median),
     `${c.ok}/${c.runs}`,
   ]);

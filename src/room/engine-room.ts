@@ -26,6 +26,8 @@ interface Heartbeat {
   pings: number[];
   nextPingAt: number;
 }
+/** WebSockets pinged between two chances for other events to run (see alarm()). */
+export const PING_SLICE = 256;
 const TEXT = new TextEncoder();
 const UTF8 = new TextDecoder();
 /** A handshake's query string is kept with the connection (16 KB in all): bound it. */
@@ -152,7 +154,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       if (now >= heartbeat.nextPingAt - Math.min(50, pingInterval / 10)) {
         // The newest round whose pong deadline has passed: a pong must have followed it.
         const due = heartbeat.pings.filter((t) => t + pingTimeout <= now).pop();
-        for (const session of webSockets) {
+        for (let i = 0; i < webSockets.length; i++) {
+          // A big room's round is sent in slices: messages that arrive meanwhile are relayed between them.
+          if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
+          const session = webSockets[i];
           if (due !== undefined && this.lastPong(session) < due) timedOut.push(session);
           else session.sendControl(PING);
         }
@@ -419,6 +424,11 @@ function exceeds(message: string | ArrayBuffer, max: number): boolean {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only encode when it could matter.
   if (message.length * 3 <= max) return false;
   return message.length > max || TEXT.encode(message).byteLength > max;
+}
+
+/** Lets the runtime deliver waiting events (WebSocket messages, requests) before going on. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function textResponse(body: string | ReadableStream<Uint8Array>): Response {

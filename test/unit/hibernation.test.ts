@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EngineRoom } from "../../src/room/engine-room";
+import { PING_SLICE, type EngineRoom } from "../../src/room/engine-room";
 import { connectSocketIO, openWebSocket, relayRoom, sleep, testRoom } from "./support/clients";
 
 describe("hibernation", () => {
@@ -64,6 +64,19 @@ describe("hibernation", () => {
     alive.socket.send('42["still alive"]');
     await sleep(50);
     expect(alive.socket.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("pings every socket of a room larger than one ping slice, and relays during the round", async () => {
+    const stub = relayRoom("hib-5");
+    const clients = await Promise.all(Array.from({ length: PING_SLICE + 44 }, () => connectSocketIO(stub)));
+    const pings = clients.map(() => 0);
+    clients.forEach(({ socket }, i) => socket.ws.addEventListener("message", (e) => e.data === "2" && pings[i]++));
+    await sleep(700); // pingInterval 300 ms: at least one round
+    clients[0].socket.send('42["msg","after rounds"]');
+    expect(await clients.at(-1)!.socket.next()).toBe('42["msg","after rounds"]');
+    expect(pings.filter((count) => count === 0)).toEqual([]);
+    expect(clients.filter(({ socket }) => socket.ws.readyState !== WebSocket.OPEN)).toEqual([]);
+    for (const { socket } of clients) socket.close();
   });
 
   it("reaps a socket that stops answering pings", async () => {
