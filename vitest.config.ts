@@ -32,7 +32,12 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          // A hang guard, not a time limit: tests that make a dozen requests took over 5 s on a busy 2-core machine.
+          testTimeout: 15_000,
+        },
       },
       {
         // End-to-end tests: start the Worker with wrangler and drive real clients over real sockets.

@@ -86,7 +86,10 @@ export class EngineSession<S = unknown> {
     if (this.closed) return;
     const ws = this.webSocket;
     if (ws !== null) {
-      for (const frame of message.webSocketFrames) this.write(ws, frame);
+      const frames = message.webSocketFrames;
+      // One frame is the common case (text events): no iterator per recipient.
+      if (frames.length === 1) this.write(ws, frames[0]);
+      else for (const frame of frames) this.write(ws, frame);
     } else {
       this.outbox.push(message);
       this.flushPoll();

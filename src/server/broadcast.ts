@@ -67,13 +67,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     const id = ack ? this.nsp.nextAckId() : undefined;
     const message = new EncodedMessage(encode(eventPacket(this.nsp.name, event, args, id)));
     const recipients: AnySocket[] | null = ack ? [] : null;
+    const volatile = this.flags.volatile === true;
     let count = 0;
-    for (const socket of this.sockets()) {
-      if (this.flags.volatile && !socket.connection.writable) continue;
+    this.forEachSocket((socket) => {
+      if (volatile && !socket.connection.writable) return;
       socket.connection.send(message);
       recipients?.push(socket);
       count++;
-    }
+    });
     if (ack) collectAcks(recipients!, id!, this.flags.timeout!, ack);
     return count;
   }
@@ -86,42 +87,54 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   }
 
   /** The selected sockets, each once. */
-  *sockets(): Generator<Socket<any, EmitEvents, SocketData>> {
-    const excluded = new Set<AnySocket>();
-    for (const room of this.exceptRooms) for (const socket of this.nsp.adapter.get(room) ?? []) excluded.add(socket);
+  sockets(): Socket<any, EmitEvents, SocketData>[] {
+    const selected: Socket<any, EmitEvents, SocketData>[] = [];
+    this.forEachSocket((socket) => selected.push(socket));
+    return selected;
+  }
 
+  /**
+   * Calls `visit` once for each selected socket. A plain loop rather than a
+   * generator: a broadcast runs it once per recipient, and resuming a generator
+   * per socket showed in profiles of large rooms.
+   */
+  private forEachSocket(visit: (socket: Socket<any, EmitEvents, SocketData>) => void): void {
+    let excluded: Set<AnySocket> | null = null;
+    for (const room of this.exceptRooms) {
+      for (const socket of this.nsp.adapter.get(room) ?? []) (excluded ??= new Set()).add(socket);
+    }
     if (this.rooms.size === 0) {
-      for (const socket of this.nsp.sockets.values()) if (!excluded.has(socket)) yield socket;
+      for (const socket of this.nsp.sockets.values()) if (excluded === null || !excluded.has(socket)) visit(socket);
       return;
     }
     const seen = this.rooms.size > 1 ? new Set<AnySocket>() : null;
     for (const room of this.rooms) {
       for (const socket of this.nsp.adapter.get(room) ?? []) {
-        if (excluded.has(socket)) continue;
+        if (excluded !== null && excluded.has(socket)) continue;
         if (seen) {
           if (seen.has(socket)) continue;
           seen.add(socket);
         }
-        yield socket;
+        visit(socket);
       }
     }
   }
 
   /** Makes the selected sockets join rooms. */
   socketsJoin(room: string | readonly string[]): void {
-    for (const socket of [...this.sockets()]) socket.join(room);
+    for (const socket of this.sockets()) socket.join(room);
   }
 
   socketsLeave(room: string | readonly string[]): void {
-    for (const socket of [...this.sockets()]) for (const r of toArray(room)) socket.leave(r);
+    for (const socket of this.sockets()) for (const r of toArray(room)) socket.leave(r);
   }
 
   disconnectSockets(close = false): void {
-    for (const socket of [...this.sockets()]) socket.disconnect(close);
+    for (const socket of this.sockets()) socket.disconnect(close);
   }
 
   fetchSockets(): Socket<any, EmitEvents, SocketData>[] {
-    return [...this.sockets()];
+    return this.sockets();
   }
 }
 

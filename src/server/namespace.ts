@@ -5,6 +5,7 @@ import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { DisconnectReason } from "./types";
 
 type AnySocket = Socket<any, any, any>;
+const NO_HANDLERS: readonly never[] = [];
 
 /** Room name → member sockets, inside one namespace of one room object. */
 export class RoomIndex {
@@ -51,7 +52,7 @@ export class Namespace<
   constructor(
     readonly name: string,
     /** Handlers of the patterns (`io.of(/regex/)`) that match this namespace. */
-    private readonly inherited: () => readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = () => [],
+    private readonly inherited: () => readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = () => NO_HANDLERS,
     /** Called when the last socket leaves. */
     private readonly onEmpty: () => void = () => {},
   ) {
@@ -138,7 +139,7 @@ export class Namespace<
 
   /** Connect middlewares of the patterns that match, then of this namespace; resolves with a refusal. */
   authorize(socket: Socket<ListenEvents, EmitEvents, SocketData>): Promise<Error | null> {
-    return runConnectMiddlewares([...this.chain()].flatMap((handlers) => handlers.middlewares), socket);
+    return runConnectMiddlewares(this.chain().flatMap((handlers) => handlers.middlewares), socket);
   }
 
   runConnection(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
@@ -156,8 +157,16 @@ export class Namespace<
     for (const handlers of this.chain()) handlers.fireEvent(socket, event, args, settled);
   }
 
-  private *chain(): Generator<NamespaceHandlers<ListenEvents, EmitEvents, SocketData>> {
-    yield* this.inherited();
-    yield this;
+  /** The patterns' handlers, then this namespace's: rebuilt only when the patterns' list changes (it runs per event). */
+  private chain(): readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] {
+    const inherited = this.inherited();
+    if (inherited !== this.chainOf) {
+      this.chainOf = inherited;
+      this.chainCache = [...inherited, this];
+    }
+    return this.chainCache;
   }
+
+  private chainOf: readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] | null = null;
+  private chainCache: readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = [];
 }

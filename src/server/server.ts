@@ -145,7 +145,14 @@ export class Server<
   private namespace(name: string): Namespace<ListenEvents, EmitEvents, SocketData> {
     let nsp = this.namespaces.get(name);
     if (!nsp) {
-      const inherited = () => this.patterns.filter((p) => p.match(name)).map((p) => p.handlers);
+      // Patterns are only ever added: the matching ones are worked out again only when one was.
+      let matched: { patterns: number; handlers: NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] } | null = null;
+      const inherited = () => {
+        if (matched?.patterns !== this.patterns.length) {
+          matched = { patterns: this.patterns.length, handlers: this.patterns.filter((p) => p.match(name)).map((p) => p.handlers) };
+        }
+        return matched.handlers;
+      };
       nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited, () => this.releaseIfUnused(name));
       this.namespaces.set(name, nsp);
     }

@@ -249,16 +249,18 @@ export class Socket<
   /** A client event: packet middlewares, then `onAny` listeners, then the event's listeners. */
   dispatch(event: string, args: unknown[]): void {
     this.ensureListeners();
+    if (this.middlewares.length === 0) return this.runListeners(event, args);
     runPacketMiddlewares(this.middlewares, [event, ...args], (error) => {
-      if (error) {
-        this.fireLocal("error", [error]);
-        return;
-      }
-      const settled = () => this.saveDataIfChanged();
-      this.nsp.runEvent(this, event, args, settled);
-      for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
-      for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args), settled);
+      if (error) this.fireLocal("error", [error]);
+      else this.runListeners(event, args);
     });
+  }
+
+  private runListeners(event: string, args: unknown[]): void {
+    const settled = () => this.saveDataIfChanged();
+    this.nsp.runEvent(this, event, args, settled);
+    for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
+    for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args), settled);
   }
 
   /** Returns the function a handler calls to acknowledge the client's event (once). */
