@@ -21,7 +21,7 @@ import { buildWorkers, killAllSync, removeBuilds, ROOT, startServer, stopAll, sl
 /** name: [default, description]. */
 const SETTINGS = {
   N: ["100,1000,5000", "receivers in the room, comma-separated"],
-  RUNS: ["3", "runs per subject and N (figures are medians)"],
+  RUNS: ["5", "runs per subject and N (figures are medians)"],
   SUBJECTS: ["project,raw-do,socket.io", "subjects to measure"],
   WINDOW: ["16", "throughput: messages in flight (sent, not yet delivered to all N)"],
   THROUGHPUT_S: ["5", "throughput: sending time bound, seconds"],
