@@ -110,15 +110,9 @@ async function measure(subject, n, run) {
     // Warm-up: load the Worker (and compile it) in another room, then create the measured room with
     // one client that leaves again: what the room itself costs is its own figure, not a per-connection one.
     const roomName = `bench-${n}-${run}`;
-    const warm = new LoadRoom(server.wsUrl, `warmup-${run}`, { maxMessages: 1 });
-    await warm.connect(0, { timeoutMs: 30_000 });
-    await warm.close();
-    await sleep(config.SETTLE_MS);
+    await visitRoom(server, `warmup-${run}`);
     const empty = server.memory();
-    const first = new LoadRoom(server.wsUrl, roomName, { maxMessages: 1 });
-    await first.connect(0, { timeoutMs: 30_000 });
-    await first.close();
-    await sleep(config.SETTLE_MS);
+    await visitRoom(server, roomName);
     const before = server.memory();
 
     const throughputMax = Math.max(1, Math.ceil(config.MAX_DELIVERIES / n));
@@ -178,6 +172,14 @@ async function measure(subject, n, run) {
     if (server) await server.stop();
   }
   return result;
+}
+
+/** One client opens `room` and leaves again; then the server settles. */
+async function visitRoom(server, room) {
+  const visitor = new LoadRoom(server.wsUrl, room, { maxMessages: 1 });
+  await visitor.connect(0, { timeoutMs: 30_000 });
+  await visitor.close();
+  await sleep(config.SETTLE_MS);
 }
 
 /**

@@ -5,7 +5,6 @@ import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { DisconnectReason } from "./types";
 
 type AnySocket = Socket<any, any, any>;
-const NO_HANDLERS: readonly never[] = [];
 
 /** Room name → member sockets, inside one namespace of one room object. */
 export class RoomIndex {
@@ -52,7 +51,7 @@ export class Namespace<
   constructor(
     readonly name: string,
     /** Handlers of the patterns (`io.of(/regex/)`) that match this namespace. */
-    private readonly inherited: () => readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = () => NO_HANDLERS,
+    private readonly inherited: () => readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = () => [],
     /** Called when the last socket leaves. */
     private readonly onEmpty: () => void = () => {},
   ) {
@@ -153,20 +152,13 @@ export class Namespace<
   }
 
   runEvent(socket: Socket<ListenEvents, EmitEvents, SocketData>, event: string, args: unknown[], settled: () => void): void {
-    for (const handlers of this.chain()) handlers.fireAny(socket, event, args, settled);
-    for (const handlers of this.chain()) handlers.fireEvent(socket, event, args, settled);
+    const chain = this.chain();
+    for (const handlers of chain) handlers.fireAny(socket, event, args, settled);
+    for (const handlers of chain) handlers.fireEvent(socket, event, args, settled);
   }
 
-  /** The patterns' handlers, then this namespace's: rebuilt only when the patterns' list changes (it runs per event). */
-  private chain(): readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] {
-    const inherited = this.inherited();
-    if (inherited !== this.chainOf) {
-      this.chainOf = inherited;
-      this.chainCache = [...inherited, this];
-    }
-    return this.chainCache;
+  /** The patterns' handlers (worked out once by the server, see Server.namespace), then this namespace's. */
+  private chain(): NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] {
+    return [...this.inherited(), this];
   }
-
-  private chainOf: readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] | null = null;
-  private chainCache: readonly NamespaceHandlers<ListenEvents, EmitEvents, SocketData>[] = [];
 }
