@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // The rooms' structured log lines (one per connect, disconnect, error) would bury the test output.
+    onConsoleLog: (log) => !log.startsWith('{"event":'),
     projects: [
       {
         // Unit tests: run inside workerd, next to the Worker and its room objects.

@@ -8,6 +8,7 @@ export class EncodedMessage {
   /** Frames as sent over a WebSocket: "4" + text, binary parts raw. */
   readonly webSocketFrames: readonly (string | Binary)[];
   private pollingRecords?: readonly string[];
+  private bytes = -1;
 
   constructor(parts: readonly (string | Binary)[]) {
     this.webSocketFrames = parts.map((part) => (typeof part === "string" ? MESSAGE + part : part));
@@ -21,10 +22,16 @@ export class EncodedMessage {
     return this.pollingRecords;
   }
 
-  /** Bytes on the wire over a WebSocket, for size checks. */
+  /**
+   * Size on the wire over a WebSocket (text frames in UTF-16 units, exact for
+   * ASCII), for size checks and the room's byte counts; worked out once.
+   */
   get byteLength(): number {
-    let n = 0;
-    for (const frame of this.webSocketFrames) n += typeof frame === "string" ? frame.length : frame.byteLength;
-    return n;
+    if (this.bytes < 0) {
+      let n = 0;
+      for (const frame of this.webSocketFrames) n += typeof frame === "string" ? frame.length : frame.byteLength;
+      this.bytes = n;
+    }
+    return this.bytes;
   }
 }

@@ -1,3 +1,4 @@
+import type { RoomStats } from "../room/room-stats";
 import type { EncodedMessage } from "./frames";
 import { CLOSE, encodePollingPayload, NOOP, PING, type TransportName } from "./protocol";
 
@@ -70,6 +71,8 @@ export class EngineSession<S = unknown> {
   /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
   onTransportError: () => void = () => {};
   private failed = false;
+  /** The room's counters (messages and bytes out), set when the room registers the session. */
+  stats: RoomStats | null = null;
 
   constructor(
     readonly sid: string,
@@ -84,6 +87,7 @@ export class EngineSession<S = unknown> {
   /** Sends an Engine.IO message to the client, over whichever transport is current. */
   send(message: EncodedMessage): void {
     if (this.closed) return;
+    this.stats?.sent(message.byteLength);
     const ws = this.webSocket;
     if (ws !== null) {
       const frames = message.webSocketFrames;

@@ -2,6 +2,7 @@
  * What the Worker asks of a room object over Durable Object RPC, and what the
  * room answers. Requests are validated in the Worker before any room is called.
  */
+import type { StatsReport } from "../room/room-stats";
 import type { Handshake } from "../server/types";
 import type { ApiErrorBody } from "./errors";
 
@@ -45,6 +46,12 @@ export interface RoomInfo {
   sockets: number;
   /** Sockets per namespace, for namespaces with at least one. */
   namespaces: Record<string, number>;
+}
+
+/** A room's stats: presence, live connections by transport, and the counters of src/room/room-stats.ts. */
+export interface RoomStatsReport extends RoomInfo, StatsReport {
+  /** Live Engine.IO connections by transport (a connection probing an upgrade still counts as polling). */
+  transports: { websocket: number; polling: number };
 }
 
 /** One socket, as socket.io's `fetchSockets()` describes it. */

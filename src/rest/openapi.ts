@@ -2,6 +2,7 @@
  * OpenAPI 3.1 description of the REST API, served at GET /v1/openapi.json.
  * Limits come from limits.ts, so the description cannot drift from the code.
  */
+import { COUNTERS, ERROR_KINDS } from "../room/room-stats";
 import { RESERVED_EVENTS } from "../socket.io/protocol";
 import {
   IDEMPOTENCY_WINDOW_MS,
@@ -98,6 +99,30 @@ const emitProperties = {
   },
 };
 
+const roomInfoProperties = {
+  room: { type: "string" },
+  connections: { type: "integer", description: "Engine.IO connections (with or without a namespace)" },
+  sockets: { type: "integer", description: "Sockets in all namespaces" },
+  namespaces: {
+    type: "object",
+    additionalProperties: { type: "integer" },
+    description: "Sockets per namespace, for namespaces with at least one",
+  },
+};
+
+/** Every counter and error kind of the room's stats, with one schema for their values. */
+function counterSchema(value: object, description: string): object {
+  const of = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, value]));
+  return {
+    type: "object",
+    description:
+      `${description}. Errors by kind: parse_error, message_too_big, ping_timeout and transport_error closed a connection, ` +
+      "connect_timeout closed one that joined no namespace in time, connect_refused refused a namespace CONNECT.",
+    required: [...COUNTERS, "errors"],
+    properties: { ...of(COUNTERS), errors: { type: "object", required: [...ERROR_KINDS], properties: of(ERROR_KINDS) } },
+  };
+}
+
 export function openApiDocument(serverUrl: string): object {
   return {
     openapi: "3.1.0",
@@ -166,6 +191,19 @@ export function openApiDocument(serverUrl: string): object {
           summary: "Presence: connections, and sockets per namespace",
           parameters: [roomParameter],
           responses: { "200": response("The room", ref("RoomInfo")), ...commonErrors },
+        },
+      },
+      "/rooms/{room}/stats": {
+        get: {
+          operationId: "roomStats",
+          summary: "Operator stats: live connections by transport and namespace, counters since start and per minute",
+          description:
+            "Counted by the room object itself: messages are Engine.IO messages (out: one per recipient), " +
+            "sizes are as sent over a WebSocket (text in UTF-16 units, exact for ASCII). Counts survive hibernation " +
+            "and eviction: they are saved a few seconds after the room goes quiet, at least once a minute while it " +
+            "is busy, and at every alarm (what a room counted in the seconds before it was shut down may be missing).",
+          parameters: [roomParameter],
+          responses: { "200": response("The room's stats", ref("RoomStats")), ...commonErrors },
         },
       },
       "/rooms/{room}/sockets": {
@@ -302,16 +340,27 @@ export function openApiDocument(serverUrl: string): object {
             },
           ],
         },
-        RoomInfo: {
+        RoomInfo: { type: "object", properties: roomInfoProperties },
+        RoomStats: {
           type: "object",
           properties: {
-            room: { type: "string" },
-            connections: { type: "integer", description: "Engine.IO connections (with or without a namespace)" },
-            sockets: { type: "integer", description: "Sockets in all namespaces" },
-            namespaces: {
+            ...roomInfoProperties,
+            transports: {
               type: "object",
-              additionalProperties: { type: "integer" },
-              description: "Sockets per namespace, for namespaces with at least one",
+              properties: { websocket: { type: "integer" }, polling: { type: "integer" } },
+              description: "Live Engine.IO connections by transport (one probing an upgrade still counts as polling)",
+            },
+            startedAt: { type: "integer", description: "When the room first started counting (ms since epoch)" },
+            awakeSince: { type: "integer", description: "When the object last woke (was constructed), ms since epoch" },
+            sinceStart: counterSchema({ type: "integer" }, "Counts since startedAt"),
+            perMinute: {
+              type: "object",
+              description: "The last 60 minutes, oldest first, the current minute last",
+              properties: {
+                start: { type: "integer", description: "Start of the first minute (ms since epoch)" },
+                minutes: { type: "integer", const: 60 },
+                counts: counterSchema({ type: "array", items: { type: "integer" }, minItems: 60, maxItems: 60 }, "One value per minute"),
+              },
             },
           },
         },

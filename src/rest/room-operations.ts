@@ -5,7 +5,7 @@
 import type { BroadcastOperator } from "../server/broadcast";
 import type { Server } from "../server/server";
 import type { Socket } from "../server/socket";
-import type { EmitCommand, EmitOutcome, RoomInfo, SocketDescription, SocketSelector } from "./commands";
+import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescription, SocketSelector } from "./commands";
 import type { IdempotencyLog } from "./idempotency";
 
 /**
@@ -47,6 +47,13 @@ export function roomInfo(io: Server, connections: number): RoomInfo {
     sockets += nsp.sockets.size;
   }
   return { connections, sockets, namespaces };
+}
+
+/** Live connections by transport. */
+export function transports(sessions: Iterable<{ transport: string }>): RoomStatsReport["transports"] {
+  const counts = { websocket: 0, polling: 0 };
+  for (const session of sessions) counts[session.transport === "websocket" ? "websocket" : "polling"]++;
+  return counts;
 }
 
 export function fetchSockets(io: Server, selector: SocketSelector): SocketDescription[] {

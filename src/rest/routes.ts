@@ -100,6 +100,13 @@ restApi.get("/rooms/:room", async (c) => {
   return c.json({ room, ...info });
 });
 
+/** Operator stats: live connections by transport and namespace, counters since start and per minute. */
+restApi.get("/rooms/:room/stats", async (c) => {
+  const room = parseRoomName(c.req.param("room"));
+  const stats = await callRoom(() => roomStub(c.env, room).restStats());
+  return c.json({ room, ...stats });
+});
+
 /** The selected sockets, like socket.io's fetchSockets(). */
 restApi.get("/rooms/:room/sockets", async (c) => {
   const room = parseRoomName(c.req.param("room"));
@@ -143,6 +150,7 @@ for (const [path, allowed] of [
   ["/rooms/:room", "GET"],
   ["/rooms/:room/emit", "POST"],
   ["/rooms/:room/sockets", "GET"],
+  ["/rooms/:room/stats", "GET"],
   ["/rooms/:room/join", "POST"],
   ["/rooms/:room/leave", "POST"],
   ["/rooms/:room/disconnect", "POST"],

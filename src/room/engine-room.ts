@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Packet } from "engine.io-parser";
-import { benchStats, initBenchStats } from "../bench-stats";
 import { readServerOptions, type Env, type ServerOptions } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
 import {
@@ -17,6 +16,7 @@ import {
 import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
+import { CLOSE_ERRORS, RoomStats } from "./room-stats";
 
 /** Storage key of the room's WebSocket ping rounds (survives hibernation). */
 const HEARTBEAT_KEY = "engine:heartbeat";
@@ -52,11 +52,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
   #heartbeat: Heartbeat | undefined;
+  /** Operator counters (GET /v1/rooms/{room}/stats); constructing them counts this wake. */
+  protected readonly stats: RoomStats;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // Benchmark counters (opt-in, BENCH_STATS="on"; see src/bench-stats.ts).
-    if (initBenchStats(env) !== null) benchStats!.constructed++;
+    this.stats = new RoomStats(ctx.storage);
     this.options = readServerOptions(env);
     ctx.setWebSocketAutoResponse(
       this.options.pongAutoResponse ? new WebSocketRequestResponsePair(PONG, NOOP) : undefined,
@@ -73,6 +74,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected abstract onEngineMessage(session: EngineSession<S>, data: string | ArrayBuffer): void;
   /** The connection is gone; it no longer receives anything. */
   protected onEngineClose(_session: EngineSession<S>, _reason: CloseReason): void {}
+  /** A polling connection now runs over its WebSocket. */
+  protected onEngineUpgrade(_session: EngineSession<S>): void {}
   /** A WebSocket session is back in memory after the object woke from hibernation. */
   protected onEngineRestore(_session: EngineSession<S>): void {}
   /** Called at every alarm; returns the next time the layer above needs one, if any. */
@@ -94,6 +97,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
         return engineError({ code: EngineError.BAD_REQUEST.code, message: `Query string longer than ${MAX_HANDSHAKE_QUERY} characters` });
       }
       const response = parsed.transport === "websocket" ? this.openWebSocket(request) : this.openPolling(request);
+      this.stats.count("connectionsOpened");
       await this.ensureAlarm();
       return response;
     }
@@ -114,7 +118,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   // Synchronous on purpose (nothing here awaits): an async handler costs the runtime a promise per
   // message, measurably fewer relayed messages per second (BENCHMARKS.md, "History").
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    if (benchStats !== null) benchStats.webSocketMessages++;
+    this.stats.webSocketMessage();
     this.restoreSessions();
     const session = this.#sessionsBySocket.get(ws);
     if (session === undefined || session.closed) {
@@ -139,7 +143,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    if (benchStats !== null) benchStats.alarms++;
+    this.stats.count("alarms");
     this.restoreSessions();
     this.#alarmAt = null;
     const now = Date.now();
@@ -183,6 +187,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (upper !== null) next = Math.min(next, upper);
     if (next !== Infinity) await this.setAlarm(next);
     for (const session of timedOut) this.closeSession(session, "ping timeout");
+    await this.stats.save();
   }
 
   /** When the room last pinged its WebSockets, and when it pings them next (survives hibernation). */
@@ -288,6 +293,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     } else if (message === "5") {
       try {
         session.completeUpgrade(ws);
+        this.stats.count("upgrades");
+        this.onEngineUpgrade(session);
       } catch (error) {
         console.error("Engine.IO upgrade failed:", error);
         this.closeSession(session, "transport error");
@@ -305,10 +312,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private handlePacket(session: EngineSession<S>, packet: Packet): void {
     switch (packet.type) {
       case "message":
+        this.stats.received(packet.data as string | ArrayBuffer);
         this.onEngineMessage(session, packet.data as string | ArrayBuffer);
         return;
       case "pong":
-        if (benchStats !== null) benchStats.pongsInJs++;
+        this.stats.count("pongsInJs");
         session.lastPongAt = Date.now();
         session.pongDeadline = 0;
         // Without the runtime's auto-response, the pong time must survive eviction itself.
@@ -332,6 +340,9 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected closeSession(session: EngineSession<S>, reason: CloseReason, byClient = false): void {
     if (session.closed) return;
     session.close(reason, byClient);
+    this.stats.count("connectionsClosed");
+    const error = CLOSE_ERRORS[reason];
+    if (error) this.stats.count(error);
     this.sessions.delete(session.sid);
     if (session.webSocket) this.#sessionsBySocket.delete(session.webSocket);
     if (session.upgradingSocket) this.#sessionsBySocket.delete(session.upgradingSocket);
@@ -369,6 +380,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   private register(session: EngineSession<S>): void {
+    session.stats = this.stats;
     session.onTransportError = () => this.closeSession(session, "transport error");
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);

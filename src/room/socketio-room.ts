@@ -16,12 +16,14 @@ import {
   PacketType,
   type Packet,
 } from "../socket.io/protocol";
-import type { EmitCommand, EmitOutcome, RoomInfo, SocketDescription, SocketSelector } from "../rest/commands";
+import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescription, SocketSelector } from "../rest/commands";
 import { IdempotencyLog } from "../rest/idempotency";
 import * as rest from "../rest/room-operations";
 import { EngineRoom } from "./engine-room";
 import { newSocketId, ROOM_HEADER } from "./ids";
 import { remoteRoom } from "./remote-room";
+import { logRoomEvent } from "./room-log";
+import { CLOSE_ERRORS, type StatsReport } from "./room-stats";
 import { AuthError, authorizeConnect, readAuthConfig, tokenFromAuth, type AuthConfig } from "../auth";
 import {
   ackValue,
@@ -185,6 +187,7 @@ export abstract class SocketIORoom<
       if (nsp === null) continue;
       // Listeners come back lazily (onSocket) on the socket's next event; no connection handler runs.
       const socket = new Socket(nsp, connection, record);
+      this.watchDisconnect(socket);
       connection.sockets.set(name, socket);
       nsp.addSocket(socket);
     }
@@ -204,6 +207,8 @@ export abstract class SocketIORoom<
   protected override onEngineClose(session: EngineSession<ConnectionState>, reason: CloseReason): void {
     const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
+    const kind = CLOSE_ERRORS[reason];
+    if (kind) logRoomEvent({ event: "error", room: this.roomName, sid: session.sid, kind, reason });
     this.#connections.delete(session.sid);
     connection.decoder.destroy();
     for (const socket of [...connection.sockets.values()]) socket.nsp.removeSocket(socket, DISCONNECT_REASONS[reason]);
@@ -215,7 +220,11 @@ export abstract class SocketIORoom<
     for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;
       const deadline = connection.session.createdAt + this.options.connectTimeout;
-      if (deadline <= now) this.closeSession(connection.session, "server close");
+      if (deadline <= now) {
+        this.stats.count("connect_timeout");
+        logRoomEvent({ event: "error", room: this.roomName, sid: connection.sid, kind: "connect_timeout" });
+        this.closeSession(connection.session, "server close");
+      }
       else next = Math.min(next ?? Infinity, deadline);
     }
     return next;
@@ -280,6 +289,7 @@ export abstract class SocketIORoom<
     const nsp = name.length <= MAX_NAMESPACE_LENGTH ? this.io.lookup(name) : null;
     if (nsp === null) {
       connection.send(new EncodedMessage(encode(connectErrorPacket(name.slice(0, MAX_NAMESPACE_LENGTH), "Invalid namespace"))));
+      this.connectRefused(connection, name, "Invalid namespace");
       return;
     }
     const record: SocketRecord = {
@@ -307,6 +317,7 @@ export abstract class SocketIORoom<
       this.io.releaseIfUnused(name);
       const data = refusal instanceof ConnectError ? refusal.data : (refusal as { data?: unknown }).data;
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, refusal.message, data))));
+      this.connectRefused(connection, name, refusal.message);
       return;
     }
     connection.state.sockets[name] = record;
@@ -317,13 +328,41 @@ export abstract class SocketIORoom<
       delete connection.state.sockets[name];
       this.io.releaseIfUnused(name);
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, (error as Error).message))));
+      this.connectRefused(connection, name, (error as Error).message);
       return;
     }
     connection.sockets.set(name, socket);
     nsp.addSocket(socket);
     socket.send(connectPacket(name, socket.id));
+    this.stats.count("socketsConnected");
+    this.logSocket("connect", socket);
+    this.watchDisconnect(socket);
     nsp.runConnection(socket);
     if (this.#webhooks?.wants("connect")) void this.#webhooks.send(connectWebhook(this.webhookSocket(socket)));
+  }
+
+  private connectRefused(connection: SessionConnection, namespace: string, reason: string): void {
+    this.stats.count("connect_refused");
+    logRoomEvent({ event: "error", room: this.roomName, sid: connection.sid, namespace: namespace.slice(0, MAX_NAMESPACE_LENGTH), kind: "connect_refused", reason });
+  }
+
+  /** Counts and logs the socket's disconnect (a socket's own listener: a pattern would open every namespace). */
+  private watchDisconnect(socket: Socket<any, any, any>): void {
+    socket.on("disconnect", (reason: DisconnectReason) => {
+      this.stats.count("socketsDisconnected");
+      this.logSocket("disconnect", socket, reason);
+    });
+  }
+
+  private logSocket(event: "connect" | "disconnect", socket: Socket<any, any, any>, reason?: string): void {
+    const { sid } = socket.connection;
+    logRoomEvent({ event, room: socket.room, sid, namespace: socket.nsp.name, socket: socket.id, transport: this.transportOf(socket), reason });
+  }
+
+  /** The transport a socket's connection runs over now ("polling" while an upgrade is only probing). */
+  protected transportOf(socket: Socket<any, any, any>): string {
+    // Every connection of this room is a SessionConnection; its session outlives a close, for the disconnect log.
+    return (socket.connection as SessionConnection).session.transport;
   }
 
   private webhookSocket(socket: Socket<any, any, any>): WebhookSocket {
@@ -352,6 +391,13 @@ export abstract class SocketIORoom<
   restInfo(): RoomInfo {
     this.restoreSessions();
     return rest.roomInfo(this.untypedIo, this.sessions.size);
+  }
+
+  /** Live connections by transport and sockets by namespace, and the counters (src/room/room-stats.ts). */
+  async restStats(): Promise<RoomStatsReport> {
+    this.restoreSessions();
+    await this.stats.load();
+    return { ...rest.roomInfo(this.untypedIo, this.sessions.size), transports: rest.transports(this.sessions.values()), ...this.stats.report() };
   }
 
   restFetchSockets(selector: SocketSelector): SocketDescription[] {

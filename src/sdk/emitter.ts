@@ -22,6 +22,7 @@ import type {
   EventsMap,
   Handshake,
   RoomInfo,
+  RoomStats,
 } from "./types.js";
 
 /** Where an operation goes: a top-level room, a namespace, and a selection of its sockets. */
@@ -160,6 +161,11 @@ export class RoomEmitter<EmitEvents extends EventsMap = DefaultEventsMap, Socket
   /** Presence: connections, and sockets per namespace. */
   async info(): Promise<RoomInfo> {
     return this.client.request<RoomInfo>({ method: "GET", path: this.roomPath() });
+  }
+
+  /** Operator stats: live connections by transport and namespace, counters since start and per minute. */
+  async stats(): Promise<RoomStats> {
+    return this.client.request<RoomStats>({ method: "GET", path: this.roomPath() + "/stats" });
   }
 }
 

@@ -18,4 +18,6 @@ export type {
   EventsMap,
   Handshake,
   RoomInfo,
+  RoomStats,
+  StatsCounts,
 } from "./types.js";

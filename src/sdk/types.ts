@@ -60,6 +60,43 @@ export interface RoomInfo {
   namespaces: Record<string, number>;
 }
 
+/** Counters of a room's stats (see the REST API's RoomStats schema). */
+export interface StatsCounts<T = number> {
+  connectionsOpened: T;
+  connectionsClosed: T;
+  upgrades: T;
+  socketsConnected: T;
+  socketsDisconnected: T;
+  messagesIn: T;
+  bytesIn: T;
+  /** One per recipient. */
+  messagesOut: T;
+  bytesOut: T;
+  /** Constructions of the room object: first start and every wake. */
+  wakes: T;
+  alarms: T;
+  webSocketMessages: T;
+  pongsInJs: T;
+  errors: {
+    parse_error: T;
+    message_too_big: T;
+    ping_timeout: T;
+    transport_error: T;
+    connect_timeout: T;
+    connect_refused: T;
+  };
+}
+
+/** Operator stats of a top-level room: presence, live transports, counters since start and per minute. */
+export interface RoomStats extends RoomInfo {
+  transports: { websocket: number; polling: number };
+  startedAt: number;
+  awakeSince: number;
+  sinceStart: StatsCounts;
+  /** The last 60 minutes, oldest first; `start` is the first minute's start (ms since epoch). */
+  perMinute: { start: number; minutes: number; counts: StatsCounts<number[]> };
+}
+
 export interface Handshake {
   auth: Record<string, unknown>;
   query: Record<string, string>;

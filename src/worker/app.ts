@@ -1,6 +1,5 @@
 import { Hono, type Context } from "hono";
 import { readServerOptions, type Env } from "../config";
-import { benchStatsResponse } from "../bench-stats";
 import { EngineError } from "../engine.io/protocol";
 import { isOriginAllowed, preflight, withCors } from "./cors";
 import { roomForRequest, type RoomTarget } from "./rooms";
@@ -18,8 +17,6 @@ app.get("/socket.io-client.js", (c) =>
   c.body(socketIoClient, 200, { "Content-Type": "text/javascript; charset=UTF-8", "Cache-Control": "public, max-age=3600" }),
 );
 app.get("/health", (c) => c.json({ ok: true }));
-/** Benchmark counters: 404 unless the var BENCH_STATS is "on" (see src/bench-stats.ts). */
-app.get("/__bench/stats", (c) => benchStatsResponse(c.env));
 
 /** REST API for other backends: publish, presence, socket management (see README, "REST API"). */
 app.route("/v1", restApi);
