@@ -12,6 +12,8 @@ export interface Env {
   HIBERNATION?: string;
   RELAY?: string;
   RELAY_EVENT_PREFIX?: string;
+  /** "on" (default): the relay room serves the live room view (namespace "/_view", src/apps/room-view.ts). */
+  ROOM_VIEW?: string;
   /** Secret: key of the REST API (`Authorization: Bearer <key>`). No key, no REST API. */
   API_KEY?: string;
   /** Secret: a second accepted key, for rotating API_KEY without downtime. */

@@ -1,6 +1,10 @@
 import type { Env } from "../config";
+import type { EngineSession } from "../engine.io/session";
 import { SocketIORoom } from "../room/socketio-room";
-import type { Server } from "../server/server";
+import type { NamespacePattern, Server } from "../server/server";
+import type { Socket } from "../server/socket";
+import type { ConnectionState, DisconnectReason } from "../server/types";
+import { readRoomViewEnabled, RoomView, VIEW_NAMESPACE } from "./room-view";
 
 export interface RelayOptions {
   enabled: boolean;
@@ -17,9 +21,9 @@ export function readRelayOptions(env: Env): RelayOptions {
  * its namespace in this room, arguments intact; its ack (if the client asked for
  * one) answers `{ delivered }` once the relay is done.
  */
-export function relay(io: Server, options: RelayOptions): void {
+export function relay(io: Server, options: RelayOptions, namespaces: NamespacePattern = () => true): void {
   if (!options.enabled) return;
-  io.of(() => true).onAny((socket, event: string, ...args: unknown[]) => {
+  io.of(namespaces).onAny((socket, event: string, ...args: unknown[]) => {
     if (!event.startsWith(options.eventPrefix)) return;
     const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (...a: unknown[]) => void) : null;
     const delivered = socket.broadcast.emit(event, ...args);
@@ -27,9 +31,33 @@ export function relay(io: Server, options: RelayOptions): void {
   });
 }
 
-/** The room object the shipped Worker uses: a plain relay, configured in wrangler.toml. */
+/**
+ * The room object the shipped Worker uses: a plain relay, configured in
+ * wrangler.toml, with the live room view (src/apps/room-view.ts) unless
+ * ROOM_VIEW is "off"; the relay leaves the view's namespace alone.
+ */
 export class RelayRoom extends SocketIORoom {
+  // Set by setup(), which runs inside the base constructor: a field initializer would reset it afterwards.
+  declare private view: RoomView | undefined;
+
   protected override setup(io: Server): void {
-    relay(io, readRelayOptions(this.env));
+    if (readRoomViewEnabled(this.env)) {
+      this.view = new RoomView(io, { transportOf: (socket) => this.transportOf(socket), stats: () => this.restStats() });
+      relay(io, readRelayOptions(this.env), (name) => name !== VIEW_NAMESPACE);
+    } else {
+      relay(io, readRelayOptions(this.env));
+    }
+  }
+
+  protected override onSocketConnected(socket: Socket): void {
+    this.view?.joined(socket);
+  }
+
+  protected override onSocketDisconnected(socket: Socket, reason: DisconnectReason): void {
+    this.view?.left(socket, reason);
+  }
+
+  protected override onEngineUpgrade(session: EngineSession<ConnectionState>): void {
+    this.view?.transportChanged(session.state);
   }
 }

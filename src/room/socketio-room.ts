@@ -154,6 +154,11 @@ export abstract class SocketIORoom<
     }
   }
 
+  /** A socket joined a namespace (before its connection handlers run); not called again after a wake. */
+  protected onSocketConnected(_socket: Socket<ListenEvents, EmitEvents, SocketData>): void {}
+  /** A socket left its namespace, whatever the reason (restored sockets included). */
+  protected onSocketDisconnected(_socket: Socket<ListenEvents, EmitEvents, SocketData>, _reason: DisconnectReason): void {}
+
   protected serverSettings(): ServerSettings {
     return { dynamicNamespaces: true };
   }
@@ -337,6 +342,7 @@ export abstract class SocketIORoom<
     this.stats.count("socketsConnected");
     this.logSocket("connect", socket);
     this.watchDisconnect(socket);
+    this.onSocketConnected(socket);
     nsp.runConnection(socket);
     if (this.#webhooks?.wants("connect")) void this.#webhooks.send(connectWebhook(this.webhookSocket(socket)));
   }
@@ -351,6 +357,7 @@ export abstract class SocketIORoom<
     socket.on("disconnect", (reason: DisconnectReason) => {
       this.stats.count("socketsDisconnected");
       this.logSocket("disconnect", socket, reason);
+      this.onSocketDisconnected(socket, reason);
     });
   }
 
