@@ -8,6 +8,7 @@
  * `npm run bench --` (BENCH_LATENCY_S=10 is --latency-s=10). See SETTINGS.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -184,21 +185,26 @@ async function visitRoom(server, room) {
 
 /**
  * An idle room of N sockets for `seconds`: how often the project's object was
- * constructed (woke) and alarmed, and what reached JavaScript, from the opt-in
- * counters (BENCH_STATS=on). Clients answer every ping; the runtime answers
- * their pongs.
+ * constructed (woke) and alarmed, and what reached JavaScript, from the room's
+ * own stats (GET /v1/rooms/{room}/stats, with an API key made for this run).
+ * Clients answer every ping; the runtime answers their pongs. The stats are read
+ * before and after the idle time only: a read is a call into the object, which
+ * wakes it, and the wake of the last read is not counted.
  */
 async function measureHibernation(n, seconds) {
-  log(`hibernation: ${n} idle sockets for ${seconds} s (project, BENCH_STATS=on)`);
+  log(`hibernation: ${n} idle sockets for ${seconds} s (project, room stats over the REST API)`);
   const figure = { n, seconds };
   let server = null;
   let room = null;
   try {
-    server = await startServer("project", { vars: { BENCH_STATS: "on" } });
+    const apiKey = randomBytes(24).toString("hex");
+    server = await startServer("project", { vars: { API_KEY: apiKey } });
     const stats = async () => {
-      const response = await fetch(`${server.url}/__bench/stats`);
-      if (!response.ok) throw new Error(`GET /__bench/stats: ${response.status}`);
-      return response.json();
+      const askedAt = Date.now();
+      const response = await fetch(`${server.url}/v1/rooms/hibernation/stats`, { headers: { Authorization: `Bearer ${apiKey}` } });
+      if (!response.ok) throw new Error(`GET /v1/rooms/hibernation/stats: ${response.status}`);
+      const { sinceStart, awakeSince } = await response.json();
+      return { ...sinceStart, wokeForThisRead: awakeSince >= askedAt ? 1 : 0 };
     };
     room = new LoadRoom(server.wsUrl, "hibernation", { payloadBytes: config.PAYLOAD, maxMessages: 2 });
     figure.connectMs = await room.connect(n, { concurrency: config.CONNECT_CONCURRENCY, timeoutMs: config.CONNECT_TIMEOUT_S * 1000 });
@@ -210,13 +216,13 @@ async function measureHibernation(n, seconds) {
     const samples = [];
     while (performance.now() - t0 < seconds * 1000) {
       await sleep(Math.min(5_000, seconds * 1000 - (performance.now() - t0)));
-      samples.push({ s: Math.round((performance.now() - t0) / 1000), ...(await stats()), runtimeKiB: server.memory().runtimeKiB });
+      samples.push({ s: Math.round((performance.now() - t0) / 1000), runtimeKiB: server.memory().runtimeKiB });
     }
     const s1 = await stats();
     const m1 = server.memory();
     figure.idleSeconds = (performance.now() - t0) / 1000;
     figure.runtimeCpuSeconds = server.cpu().runtime - cpu0;
-    figure.woke = s1.constructed - s0.constructed;
+    figure.woke = s1.wakes - s0.wakes - s1.wokeForThisRead;
     figure.alarms = s1.alarms - s0.alarms;
     figure.webSocketMessagesInJs = s1.webSocketMessages - s0.webSocketMessages;
     figure.pongsInJs = s1.pongsInJs - s0.pongsInJs;
