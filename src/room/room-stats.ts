@@ -3,10 +3,12 @@
  * the object woke and ran its alarm, and the errors by kind, since the room's
  * first start and per minute for the last hour.
  *
- * Cheap on the hot path: a count is one clock read, one comparison and an add
- * into the current minute's row of a fixed ring (60 rows); the rows are folded
- * into the totals when the minute turns. Bounded: the ring is all the memory it
- * takes. Persisted without a write per message: the counts are saved to the
+ * Cheap on the hot path: a count is an add into the current minute's row of a
+ * fixed ring (60 rows), folded into the totals when the minute turns. A message
+ * sent, counted once per recipient, does not even read the clock: it lands in
+ * the minute of the room's last clock reading, taken at every message in,
+ * connect, alarm and read, and every couple of seconds while counts come in, so
+ * at most that late. Bounded: the ring is all the memory it takes. Persisted without a write per message: the counts are saved to the
  * object's storage a couple of seconds after the room goes quiet (before the
  * runtime can evict it), at least once a minute while it stays busy, and at
  * every alarm (the engine room awaits `save()` there); what a new instance
@@ -101,7 +103,7 @@ const NAMES: readonly string[] = [...COUNTERS, ...ERROR_KINDS];
 const WIDTH = NAMES.length;
 const MINUTE = 60_000;
 const SLOTS = 60;
-/** Saved this long after the last count... */
+/** Saved when nothing was counted for this long (checked at this interval)... */
 const QUIET_MS = 2_000;
 /** ...or this long after the previous save while counts keep coming. */
 const MAX_UNSAVED_MS = 60_000;
@@ -126,9 +128,10 @@ export class RoomStats {
   readonly awakeSince: number;
 
   private loading: Promise<void> | null = null;
-  private dirty = false;
+  /** Armed while there are unsaved counts. */
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private lastCountAt = 0;
+  /** Something was counted since the timer last ran. */
+  private active = false;
   private savedAt: number;
 
   constructor(private readonly storage: StatsStorage) {
@@ -140,11 +143,13 @@ export class RoomStats {
 
   // --- counting (hot path first) ---------------------------------------------
 
-  /** One Engine.IO message sent to one recipient. */
+  /** One Engine.IO message sent to one recipient (per recipient of a broadcast: no clock reading here). */
   sent(bytes: number): void {
-    const row = this.row();
+    const row = this.current;
     row[MESSAGES_OUT]++;
     row[BYTES_OUT] += bytes;
+    this.active = true;
+    if (this.timer === null) this.arm();
   }
 
   /** One Engine.IO message from a client. */
@@ -166,8 +171,8 @@ export class RoomStats {
   private row(): Float64Array {
     const now = Date.now();
     if (now >= this.minuteEnd) this.roll(now);
-    this.lastCountAt = now;
-    if (!this.dirty) this.markDirty();
+    this.active = true;
+    if (this.timer === null) this.arm();
     return this.current;
   }
 
@@ -184,17 +189,18 @@ export class RoomStats {
 
   // --- saving ----------------------------------------------------------------
 
-  private markDirty(): void {
-    this.dirty = true;
-    this.timer ??= setTimeout(() => this.onTimer(), QUIET_MS);
+  private arm(): void {
+    this.timer = setTimeout(() => this.tick(), QUIET_MS);
   }
 
-  private onTimer(): void {
+  /** Every QUIET_MS while there are unsaved counts: saves once they stop coming, or once a minute. */
+  private tick(): void {
     this.timer = null;
-    if (!this.dirty) return;
     const now = Date.now();
-    if (now - this.lastCountAt < QUIET_MS && now - this.savedAt < MAX_UNSAVED_MS) {
-      this.timer = setTimeout(() => this.onTimer(), QUIET_MS);
+    if (now >= this.minuteEnd) this.roll(now);
+    if (this.active && now - this.savedAt < MAX_UNSAVED_MS) {
+      this.active = false;
+      this.arm();
       return;
     }
     this.save().catch((error) => console.error("Room stats not saved:", error));
@@ -205,7 +211,7 @@ export class RoomStats {
     await this.load();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    this.dirty = false;
+    this.active = false;
     const now = Date.now();
     if (now >= this.minuteEnd) this.roll(now);
     this.savedAt = now;

@@ -23,7 +23,7 @@ import { EngineRoom } from "./engine-room";
 import { newSocketId, ROOM_HEADER } from "./ids";
 import { remoteRoom } from "./remote-room";
 import { logRoomEvent } from "./room-log";
-import { CLOSE_ERRORS, type StatsReport } from "./room-stats";
+import { CLOSE_ERRORS } from "./room-stats";
 import { AuthError, authorizeConnect, readAuthConfig, tokenFromAuth, type AuthConfig } from "../auth";
 import {
   ackValue,
@@ -154,11 +154,6 @@ export abstract class SocketIORoom<
     }
   }
 
-  /** A socket joined a namespace (before its connection handlers run); not called again after a wake. */
-  protected onSocketConnected(_socket: Socket<ListenEvents, EmitEvents, SocketData>): void {}
-  /** A socket left its namespace, whatever the reason (restored sockets included). */
-  protected onSocketDisconnected(_socket: Socket<ListenEvents, EmitEvents, SocketData>, _reason: DisconnectReason): void {}
-
   protected serverSettings(): ServerSettings {
     return { dynamicNamespaces: true };
   }
@@ -229,8 +224,7 @@ export abstract class SocketIORoom<
         this.stats.count("connect_timeout");
         logRoomEvent({ event: "error", room: this.roomName, sid: connection.sid, kind: "connect_timeout" });
         this.closeSession(connection.session, "server close");
-      }
-      else next = Math.min(next ?? Infinity, deadline);
+      } else next = Math.min(next ?? Infinity, deadline);
     }
     return next;
   }
@@ -339,17 +333,32 @@ export abstract class SocketIORoom<
     connection.sockets.set(name, socket);
     nsp.addSocket(socket);
     socket.send(connectPacket(name, socket.id));
-    this.stats.count("socketsConnected");
-    this.logSocket("connect", socket);
-    this.watchDisconnect(socket);
-    this.onSocketConnected(socket);
+    this.socketConnected(socket);
     nsp.runConnection(socket);
     if (this.#webhooks?.wants("connect")) void this.#webhooks.send(connectWebhook(this.webhookSocket(socket)));
   }
 
+  private webhookSocket(socket: Socket<any, any, any>): WebhookSocket {
+    return { room: socket.room, namespace: socket.nsp.name, socketId: socket.id, claims: socket.handshake.claims };
+  }
+
+  // --- stats, logs (src/room/room-stats.ts, room-log.ts) and hooks -----------
+
+  /** A socket joined a namespace (before its connection handlers run); not called again after a wake. */
+  protected onSocketConnected(_socket: Socket<ListenEvents, EmitEvents, SocketData>): void {}
+  /** A socket left its namespace, whatever the reason (restored sockets included). */
+  protected onSocketDisconnected(_socket: Socket<ListenEvents, EmitEvents, SocketData>, _reason: DisconnectReason): void {}
+
   private connectRefused(connection: SessionConnection, namespace: string, reason: string): void {
     this.stats.count("connect_refused");
     logRoomEvent({ event: "error", room: this.roomName, sid: connection.sid, namespace: namespace.slice(0, MAX_NAMESPACE_LENGTH), kind: "connect_refused", reason });
+  }
+
+  private socketConnected(socket: Socket<any, any, any>): void {
+    this.stats.count("socketsConnected");
+    this.logSocket("connect", socket);
+    this.watchDisconnect(socket);
+    this.onSocketConnected(socket);
   }
 
   /** Counts and logs the socket's disconnect (a socket's own listener: a pattern would open every namespace). */
@@ -370,10 +379,6 @@ export abstract class SocketIORoom<
   protected transportOf(socket: Socket<any, any, any>): string {
     // Every connection of this room is a SessionConnection; its session outlives a close, for the disconnect log.
     return (socket.connection as SessionConnection).session.transport;
-  }
-
-  private webhookSocket(socket: Socket<any, any, any>): WebhookSocket {
-    return { room: socket.room, namespace: socket.nsp.name, socketId: socket.id, claims: socket.handshake.claims };
   }
 
   // --- REST API (RPC) ------------------------------------------------------

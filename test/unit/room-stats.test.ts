@@ -55,6 +55,7 @@ describe("room stats", () => {
     const stats = new RoomStats(memoryStorage());
     stats.sent(1);
     vi.setSystemTime(T0 + 61 * MINUTE);
+    stats.received("4x"); // reads the clock, as the message that causes sends does
     stats.sent(1);
     const report = stats.report();
     expect(report.sinceStart.messagesOut).toBe(2);
@@ -63,6 +64,19 @@ describe("room stats", () => {
     const later = stats.report(T0 + 180 * MINUTE);
     expect(later.perMinute.counts.messagesOut.every((n) => n === 0)).toBe(true);
     expect(later.sinceStart.messagesOut).toBe(2);
+  });
+
+  it("puts sends in the minute of the last clock reading, taken every couple of seconds while sends keep coming", async () => {
+    const stats = new RoomStats(memoryStorage());
+    // 50 s to the end of the minute, then 20 s into the next one, sending every second and receiving nothing.
+    for (let s = 0; s < 70; s++) {
+      stats.sent(1);
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    const [previous, current] = stats.report().perMinute.counts.messagesOut.slice(-2);
+    expect(previous + current).toBe(70);
+    expect(previous).toBeGreaterThanOrEqual(50);
+    expect(previous).toBeLessThanOrEqual(52);
   });
 
   it("saves a couple of seconds after the last count, and at most once a minute while counts keep coming", async () => {
