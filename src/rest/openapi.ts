@@ -130,7 +130,7 @@ export function openApiDocument(serverUrl: string): object {
       title: "socketio-edge REST API",
       version: "1.0.0",
       description:
-        "Publish events to Socket.IO rooms, read presence and manage sockets from any backend. " +
+        "Publish events to Socket.IO rooms, read presence and stats and manage sockets from any backend. " +
         "A room in the path is a top-level room (one Durable Object); `rooms` in bodies are sub-rooms inside it. " +
         `Limits: bodies up to ${MAX_BODY_BYTES} bytes, batches up to ${MAX_BATCH_ITEMS} items, ` +
         `names up to ${MAX_NAME_LENGTH} characters, lists up to ${MAX_LIST_ENTRIES} entries. ` +
