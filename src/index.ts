@@ -8,6 +8,7 @@
 import { app } from "./worker/app";
 
 export { RelayRoom, relay } from "./apps/relay";
+export { RoomView, VIEW_NAMESPACE, type ViewMember } from "./apps/room-view";
 export { ConformanceRoom, EngineEchoRoom } from "./apps/conformance";
 export { SocketIORoom } from "./room/socketio-room";
 export { Server, type RemoteRoom, type ServerSettings } from "./server/server";

@@ -200,7 +200,7 @@ export function openApiDocument(serverUrl: string): object {
           description:
             "Counted by the room object itself: messages are Engine.IO messages (out: one per recipient), " +
             "sizes are as sent over a WebSocket (text in UTF-16 units, exact for ASCII). Counts survive hibernation " +
-            "and eviction: they are saved a few seconds after the room goes quiet, at least once a minute while it " +
+            "and eviction: they are saved a second or two after the room goes quiet, at least once a minute while it " +
             "is busy, and at every alarm (what a room counted in the seconds before it was shut down may be missing).",
           parameters: [roomParameter],
           responses: { "200": response("The room's stats", ref("RoomStats")), ...commonErrors },

@@ -7,12 +7,15 @@
  * fixed ring (60 rows), folded into the totals when the minute turns. A message
  * sent, counted once per recipient, does not even read the clock: it lands in
  * the minute of the room's last clock reading, taken at every message in,
- * connect, alarm and read, and every couple of seconds while counts come in, so
- * at most that late. Bounded: the ring is all the memory it takes. Persisted without a write per message: the counts are saved to the
- * object's storage a couple of seconds after the room goes quiet (before the
- * runtime can evict it), at least once a minute while it stays busy, and at
- * every alarm (the engine room awaits `save()` there); what a new instance
- * counts is merged with what an earlier one saved on the first save or read.
+ * connect, alarm and read, and every second while counts come in, so at most
+ * that late. Bounded: the ring is all the memory it takes.
+ *
+ * Persisted without a write per message: the counts are saved to the object's
+ * storage a second or two after the room goes quiet (before the runtime can
+ * evict it; the pending save keeps a room that woke for a message awake that
+ * much longer), at least once a minute while it stays busy, and at every alarm
+ * (the engine room awaits `save()` there). What a new instance counts is merged
+ * with what an earlier one saved on the first save or read.
  */
 import type { CloseReason } from "../engine.io/session";
 
@@ -104,7 +107,7 @@ const WIDTH = NAMES.length;
 const MINUTE = 60_000;
 const SLOTS = 60;
 /** Saved when nothing was counted for this long (checked at this interval)... */
-const QUIET_MS = 2_000;
+const QUIET_MS = 1_000;
 /** ...or this long after the previous save while counts keep coming. */
 const MAX_UNSAVED_MS = 60_000;
 

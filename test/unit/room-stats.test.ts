@@ -66,7 +66,7 @@ describe("room stats", () => {
     expect(later.sinceStart.messagesOut).toBe(2);
   });
 
-  it("puts sends in the minute of the last clock reading, taken every couple of seconds while sends keep coming", async () => {
+  it("puts sends in the minute of the last clock reading, taken every second while sends keep coming", async () => {
     const stats = new RoomStats(memoryStorage());
     // 50 s to the end of the minute, then 20 s into the next one, sending every second and receiving nothing.
     for (let s = 0; s < 70; s++) {
@@ -79,7 +79,7 @@ describe("room stats", () => {
     expect(previous).toBeLessThanOrEqual(52);
   });
 
-  it("saves a couple of seconds after the last count, and at most once a minute while counts keep coming", async () => {
+  it("saves a second or two after the last count, and at most once a minute while counts keep coming", async () => {
     const storage = memoryStorage();
     const stats = new RoomStats(storage);
     for (let s = 0; s < 90; s++) {
