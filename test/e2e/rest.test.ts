@@ -188,3 +188,23 @@ describe("REST API from a Node backend (fetch)", () => {
     expect(status).toBe(200);
   });
 });
+
+describe("room stats with real clients", () => {
+  it("counts connections by transport, messages in and out, and upgrades, one client per transport mode", async () => {
+    const room = freshRoom();
+    const upgraded = await connect(worker.url, room, "polling → websocket");
+    const webSocket = await connect(worker.url, room, "websocket only");
+    const polling = await connect(worker.url, room, "polling only");
+    const received = [next(webSocket, "chat"), next(polling, "chat")];
+    upgraded.emit("chat", "hello");
+    await Promise.all(received);
+    const { status, body } = await call("GET", `/rooms/${room}/stats`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ room, connections: 3, transports: { websocket: 2, polling: 1 }, namespaces: { "/": 3 } });
+    expect(body.sinceStart).toMatchObject({ connectionsOpened: 3, upgrades: 1, socketsConnected: 3, wakes: 1 });
+    expect(body.sinceStart.messagesIn).toBeGreaterThanOrEqual(4); // three CONNECTs and the event
+    expect(body.sinceStart.messagesOut).toBeGreaterThanOrEqual(5); // three CONNECT answers and two deliveries
+    expect(body.sinceStart.errors).toEqual({ parse_error: 0, message_too_big: 0, ping_timeout: 0, transport_error: 0, connect_timeout: 0, connect_refused: 0 });
+    expect(body.perMinute.counts.messagesIn.reduce((a: number, b: number) => a + b)).toBe(body.sinceStart.messagesIn);
+  });
+});
