@@ -54,7 +54,8 @@ export class RoomView {
     private readonly io: Server,
     private readonly source: ViewSource,
   ) {
-    const view = io.of(VIEW_NAMESPACE);
+    // A pattern, not io.of(name): the namespace exists only while viewers are connected.
+    const view = io.of((name: string) => name === VIEW_NAMESPACE);
     view.on("connection", (socket) => socket.emit("members", this.members()));
     view.onSocket((socket) => {
       socket.on("stats", (ack: unknown) => {
