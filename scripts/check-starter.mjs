@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * CI check of the package as a project that installs it sees it: packs it, makes a new project
+ * from examples/starter in a temporary directory (scripts/new-project.mjs), installs it (the
+ * tarball, other dependencies from the registry), type-checks it, runs its test against
+ * wrangler's local runtime, and bundles it for deploy (`wrangler deploy --dry-run`, which must
+ * print no warning).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { newProject } from "./new-project.mjs";
+
+const project = mkdtempSync(join(tmpdir(), "socketio-edge-starter-"));
+const run = (command, args) => {
+  console.log(`\n[starter] ${command} ${args.join(" ")}`);
+  return execFileSync(command, args, { cwd: project, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+};
+try {
+  console.log(`[starter] packed ${newProject(project)}`);
+  process.stdout.write(run("npm", ["install", "--no-audit", "--no-fund"]));
+  process.stdout.write(run("npm", ["run", "typecheck"]));
+  process.stdout.write(run("npm", ["test"]));
+  const deploy = run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"]);
+  process.stdout.write(deploy);
+  if (/\bWARNING\b|▲/.test(deploy)) throw new Error("wrangler deploy --dry-run printed a warning");
+  console.log("\n[starter] ok");
+} finally {
+  rmSync(project, { recursive: true, force: true });
+}
