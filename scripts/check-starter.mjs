@@ -22,6 +22,8 @@ try {
   process.stdout.write(run("npm", ["install", "--no-audit", "--no-fund"]));
   process.stdout.write(run("npm", ["run", "typecheck"]));
   process.stdout.write(run("npm", ["test"]));
+  // The emitter entry point as a Node backend imports it: plain ES modules, no build step.
+  process.stdout.write(run(process.execPath, ["--input-type=module", "-e", 'const { Emitter } = await import("socketio-edge/emitter"); console.log(typeof Emitter);']));
   console.log("\n[starter] wrangler deploy --dry-run");
   process.stdout.write(checkDeploy(project));
   console.log("\n[starter] ok");
