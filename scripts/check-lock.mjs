@@ -2,8 +2,8 @@
 /**
  * Checks that package-lock.json is complete for every platform: each optional dependency of
  * each locked package (workerd's and esbuild's per-platform binaries) has an entry of its own.
- * npm writes only the current platform's binaries when it updates a lock next to an existing
- * node_modules; `npm ci` on another platform then refuses the lock ("Missing: ... from lock file").
+ * A lock without them passes on the platform that wrote it, but `npm ci` refuses it
+ * ("Missing: @cloudflare/workerd-darwin-64 ... from lock file") and `npm install` rewrites it.
  *
  * Repair: delete node_modules (not the lock) and run `npm install`, which completes the lock.
  */
