@@ -2,7 +2,7 @@
 /**
  * Checks that package-lock.json is complete for every platform: each optional dependency of
  * each locked package (workerd's and esbuild's per-platform binaries) has an entry of its own.
- * A lock without them passes on the platform that wrote it, but `npm ci` refuses it
+ * `npm ci` refuses a lock without them, on any platform
  * ("Missing: @cloudflare/workerd-darwin-64 ... from lock file") and `npm install` rewrites it.
  *
  * Repair: delete node_modules (not the lock) and run `npm install`, which completes the lock.
