@@ -21,8 +21,8 @@ interface SocketData {
 const OPTIONS = ["yes", "no"];
 
 /**
- * A poll: each client connects with a voter name, votes once per name, and every member of the
- * room sees the tally change. Votes live in the room's storage, so they survive the room being
+ * A poll: each client connects with a voter name, has one vote per name (voting again changes
+ * it), and every member of the room sees the tally change. Votes live in the room's storage, so they survive the room being
  * evicted from memory.
  */
 export class PollRoom extends SocketIORoom<ClientToServerEvents, ServerToClientEvents, SocketData> {

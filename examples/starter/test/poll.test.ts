@@ -43,6 +43,8 @@ describe("PollRoom", () => {
     expect(await bob.timeout(5000).emitWithAck("vote", "yes")).toEqual({ ok: true, tally: { yes: 1, no: 0 } });
     expect(await seenByAnn).toEqual({ yes: 1, no: 0 });
     expect(await ann.timeout(5000).emitWithAck("vote", "maybe")).toEqual({ ok: false, error: "vote one of: yes, no" });
+    // One vote per name: voting again moves it.
+    expect(await bob.timeout(5000).emitWithAck("vote", "no")).toEqual({ ok: true, tally: { yes: 0, no: 1 } });
 
     // Another room is another Durable Object, with a tally of its own.
     const carl = connect("poll-3", "carl");
