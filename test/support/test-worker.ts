@@ -2,3 +2,4 @@
 export * from "../../src/index";
 export { default } from "../../src/index";
 export { TestRoom } from "./test-room";
+export { SocketIOStyleRoom } from "./socketio-style-room";
