@@ -302,7 +302,7 @@ export abstract class SocketIORoom<
     const record: SocketRecord = {
       id: newSocketId(),
       rooms: [],
-      data: undefined,
+      data: {}, // as socket.io: an empty object to fill in
       auth: (auth ?? {}) as Record<string, unknown>,
       connectedAt: Date.now(),
     };
