@@ -81,8 +81,8 @@ export function invalidClientPacket(packet: Packet): string | null {
 }
 
 type BufferConstructor = { from(buffer: ArrayBuffer, byteOffset?: number, length?: number): Uint8Array };
-/** Node's Buffer, a global under the Workers `nodejs_compat` flag; null without it. */
-const NodeBuffer = (globalThis as { Buffer?: BufferConstructor }).Buffer ?? null;
+/** Node's Buffer, a global under the Workers `nodejs_compat` flag (null without it), looked up at the first binary packet. */
+let NodeBuffer: BufferConstructor | null | undefined;
 
 /**
  * Turns the binary values of a decoded packet (ArrayBuffers as received) into
@@ -91,6 +91,7 @@ const NodeBuffer = (globalThis as { Buffer?: BufferConstructor }).Buffer ?? null
  * bytes. Without `nodejs_compat` they stay ArrayBuffers. Only for binary packets.
  */
 export function binaryAsBuffers(value: unknown): unknown {
+  NodeBuffer ??= (globalThis as { Buffer?: BufferConstructor }).Buffer ?? null;
   if (NodeBuffer === null) return value;
   return toBuffers(value, NodeBuffer, 0);
 }
