@@ -192,10 +192,12 @@ export abstract class SocketIORoom<
       nsp.addSocket(socket);
       if (record.unrebuiltListeners) connection.listenersLost = true;
     }
-    if (connection.listenersLost) {
+    if (connection.listenersLost && !reportedLostListeners) {
+      reportedLostListeners = true;
       console.error(
-        `Socket.IO connection ${session.sid}: listeners registered outside io.onSocket() were lost when the room ` +
-          `hibernated; it is closed on its next packet so that its client reconnects and "connection" runs again.`,
+        `Socket.IO connection ${session.sid} (and any other like it, logged once): listeners registered outside ` +
+          `io.onSocket() were lost when the room hibernated; such a connection is closed on its next packet so that ` +
+          `its client reconnects and "connection" runs again. Register listeners in io.onSocket().`,
       );
     }
   }
@@ -392,6 +394,9 @@ export abstract class SocketIORoom<
     return rest.disconnectSockets(this.untypedIo, selector, close);
   }
 }
+
+/** Connections restored without their listeners are reported once per isolate. */
+let reportedLostListeners = false;
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

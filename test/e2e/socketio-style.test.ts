@@ -37,3 +37,17 @@ describe("listeners registered inside connection", () => {
     expect(hellos[1]).toBe(socket.id);
   });
 });
+
+describe("options in code", () => {
+  const handshake = (origin?: string) =>
+    fetch(`${server.url}/socket.io/?EIO=4&transport=polling&room=style-options`, { headers: origin ? { Origin: origin } : {} });
+
+  it("apply when no var overrides them: heartbeat and CORS origins", async () => {
+    const open = JSON.parse((await (await handshake()).text()).slice(1));
+    expect(open.pingInterval).toBe(4000);
+    expect((await handshake("https://allowed.example")).status).toBe(200);
+    const refused = await handshake("https://elsewhere.example");
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ code: 4, message: "Forbidden" });
+  });
+});

@@ -9,6 +9,8 @@ import type { Server, ServerSettings } from "../../src/server/server";
 export class SocketIOStyleRoom extends SocketIORoom {
   protected override serverSettings(): ServerSettings {
     return {
+      pingInterval: 4000,
+      cors: { origin: ["https://allowed.example"] },
       allowRequest: (request, callback) => {
         const deny = new URL(request.url).searchParams.get("deny");
         setTimeout(() => callback(deny, deny === null), 10);

@@ -187,6 +187,11 @@ describe("binary arguments", () => {
 describe("options in code", () => {
   const env = (vars: Partial<Env>) => vars as Env;
 
+  it("give way to a var that is set (the unit project sets PING_INTERVAL=300)", async () => {
+    const response = await socketIOStyleRoom("options-1").fetch(HANDSHAKE + "polling");
+    expect(JSON.parse((await response.text()).slice(1)).pingInterval).toBe(300); // 4000 in the room's code
+  });
+
   it("apply when no var is set; a var that is set wins", () => {
     const settings = {
       pingInterval: 2000,
