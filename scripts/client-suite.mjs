@@ -12,12 +12,13 @@
  * project's socket.io-client. The suite's few tools (mocha, tsx, expect.js, …)
  * are installed once into node_modules/.cache/socket.io-client-suite.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startWranglerDev } from "./wrangler-dev.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -83,35 +84,16 @@ if (reference) {
 // --- the server under test -------------------------------------------------
 let worker = null;
 const stop = () => {
-  if (worker !== null) {
-    try {
-      process.kill(-worker.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
+  worker?.stop();
   rmSync(work, { recursive: true, force: true });
 };
 process.on("exit", stop);
 process.on("SIGINT", () => process.exit(130));
 if (!reference) {
-  worker = spawn(
-    "npx",
-    ["wrangler", "dev", "-c", "examples/socket.io-client-suite/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port)],
-    { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  worker = await startWranglerDev(
+    ["-c", "examples/socket.io-client-suite/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port)],
+    { cwd: root },
   );
-  await new Promise((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error("wrangler dev did not start within 60 s")), 60_000);
-    const watch = (chunk) => {
-      if (String(chunk).includes("Ready on")) {
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    worker.stdout.on("data", watch);
-    worker.stderr.on("data", watch);
-    worker.on("exit", (code) => fail(new Error(`wrangler dev exited with ${code}`)));
-  });
 }
 
 // --- the suite, `runs` times -----------------------------------------------
