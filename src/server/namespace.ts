@@ -43,6 +43,8 @@ export class Namespace<
 > extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
   readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
   readonly adapter = new RoomIndex();
+  /** A socket listener registered outside `onSocket` throws (ServerSettings.strictListeners). */
+  strictListeners = false;
   /** CONNECTs going through middlewares: the namespace must not be released under them. */
   connecting = 0;
   /** Ack ids start at a random point so that an ack from before a wake cannot match a new emit. */
