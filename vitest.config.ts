@@ -28,6 +28,7 @@ export default defineConfig({
                 // SQLite-backed, as wrangler.toml declares it (the REST API keeps idempotency keys in SQL).
                 ROOMS: { className: "RelayRoom", useSQLite: true },
                 TEST_ROOMS: "TestRoom",
+                SOCKETIO_STYLE_ROOMS: "SocketIOStyleRoom",
                 ENGINE_ECHO: "EngineEchoRoom",
                 CONFORMANCE_ROOMS: "ConformanceRoom",
               },
@@ -46,6 +47,8 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+          // The starter tests the packed package, in a project of its own (scripts/check-starter.mjs).
+          exclude: ["examples/starter/**", "**/node_modules/**"],
           environment: "node",
           testTimeout: 30_000,
           hookTimeout: 60_000,

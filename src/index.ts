@@ -10,7 +10,6 @@ import { app } from "./worker/app";
 export { RelayRoom, relay } from "./apps/relay";
 // Only functions and classes: every value the entry module exports must be one (workerd reads them as entry points).
 export { RoomView, type ViewMember } from "./apps/room-view";
-export { ConformanceRoom, EngineEchoRoom } from "./apps/conformance";
 export { SocketIORoom } from "./room/socketio-room";
 export { Server, type RemoteRoom, type ServerSettings } from "./server/server";
 export { Namespace } from "./server/namespace";

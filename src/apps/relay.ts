@@ -1,7 +1,7 @@
 import type { Env } from "../config";
 import type { EngineSession } from "../engine.io/session";
 import { SocketIORoom } from "../room/socketio-room";
-import type { NamespacePattern, Server } from "../server/server";
+import type { NamespacePattern, Server, ServerSettings } from "../server/server";
 import type { Socket } from "../server/socket";
 import type { ConnectionState, DisconnectReason } from "../server/types";
 import { readRoomViewEnabled, RoomView, VIEW_NAMESPACE } from "./room-view";
@@ -39,6 +39,11 @@ export function relay(io: Server, options: RelayOptions, namespaces: NamespacePa
 export class RelayRoom extends SocketIORoom {
   // Set by setup(), which runs inside the base constructor: a field initializer would reset it afterwards.
   declare private view: RoomView | undefined;
+
+  /** Any namespace a client names connects (and gets the relay): the shipped Worker has no list of them. */
+  protected override serverSettings(): ServerSettings {
+    return { dynamicNamespaces: true };
+  }
 
   protected override setup(io: Server): void {
     if (readRoomViewEnabled(this.env)) {

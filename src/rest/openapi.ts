@@ -117,7 +117,7 @@ function counterSchema(value: object, description: string): object {
     type: "object",
     description:
       `${description}. Errors by kind: parse_error, message_too_big, ping_timeout and transport_error closed a connection, ` +
-      "connect_timeout closed one that joined no namespace in time, connect_refused refused a namespace CONNECT.",
+      "connect_timeout closed one that joined no namespace in time, connect_refused refused a handshake (allowRequest) or a namespace CONNECT.",
     required: [...COUNTERS, "errors"],
     properties: { ...of(COUNTERS), errors: { type: "object", required: [...ERROR_KINDS], properties: of(ERROR_KINDS) } },
   };
@@ -375,9 +375,16 @@ export function openApiDocument(serverUrl: string): object {
               type: "object",
               properties: {
                 auth: { type: "object" },
-                query: { type: "object", additionalProperties: { type: "string" } },
-                headers: { type: "object", additionalProperties: { type: "string" } },
+                query: {
+                  type: "object",
+                  additionalProperties: { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+                  description: "Every query parameter of the handshake as sent; a repeated one as an array",
+                },
+                headers: { type: "object", additionalProperties: { type: "string" }, description: "Request headers within 4 KB, cookie first" },
                 address: { type: ["string", "null"] },
+                xdomain: { type: "boolean" },
+                secure: { type: "boolean" },
+                url: { type: "string" },
                 issued: { type: "integer" },
                 time: { type: "string" },
               },

@@ -57,7 +57,7 @@ export const ERROR_KINDS = [
   "transport_error",
   /** No namespace joined within CONNECT_TIMEOUT: connection closed. */
   "connect_timeout",
-  /** A namespace CONNECT refused (invalid namespace, JWT, middleware, state too large). */
+  /** A handshake refused by allowRequest, or a namespace CONNECT refused (invalid namespace, JWT, middleware, state too large). */
   "connect_refused",
 ] as const;
 

@@ -7,7 +7,9 @@ import { Socket } from "../server/socket";
 import type { Connection, ConnectionState, DisconnectReason, SocketRecord } from "../server/types";
 import type { DefaultEventsMap, EventsMap } from "../server/typed-events";
 import { ConnectError } from "../server/handlers";
+import { recordRequest } from "../server/handshake";
 import {
+  binaryAsBuffers,
   connectErrorPacket,
   connectPacket,
   createDecoder,
@@ -37,9 +39,6 @@ import {
 /** Longer namespace names are refused: each one costs memory and attachment space. */
 const MAX_NAMESPACE_LENGTH = 256;
 
-/** Request headers kept in the handshake (the attachment has 16 KB for everything). */
-const KEPT_HEADERS = ["origin", "user-agent", "referer", "accept-language"];
-
 const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
   "transport close": "transport close",
   "transport error": "transport error",
@@ -56,10 +55,16 @@ class SessionConnection implements Connection {
   readonly sockets = new Map<string, Socket<any, any, any>>();
   /** Namespaces whose CONNECT is going through middlewares. */
   readonly connecting = new Set<string>();
+  /** The decoder is taking a binary attachment: a packet it completes now carries binary (it reports it as plain EVENT/ACK). */
+  decodingBinary = false;
+  /** Restored after a wake with sockets whose listeners were registered outside onSocket (see onEngineRestore). */
+  listenersLost = false;
 
   constructor(
     readonly session: EngineSession<ConnectionState>,
     private readonly closeSession: () => void,
+    /** Every disconnect of one of its sockets, whatever the reason (the room counts and logs it). */
+    private readonly onDetach: (socket: Socket<any, any, any>, reason: DisconnectReason) => void,
   ) {}
 
   get sid(): string {
@@ -86,8 +91,9 @@ class SessionConnection implements Connection {
     this.closeSession();
   }
 
-  detach(socket: Socket<any, any, any>): void {
+  detach(socket: Socket<any, any, any>, reason: DisconnectReason): void {
     if (this.sockets.get(socket.nsp.name) === socket) this.sockets.delete(socket.nsp.name);
+    this.onDetach(socket, reason);
   }
 }
 
@@ -114,7 +120,9 @@ export abstract class SocketIORoom<
     super(ctx, env);
     this.#jwt = readAuthConfig(env);
     this.#webhooks = WebhookClient.fromEnv(env, undefined, { waitUntil: (promise) => ctx.waitUntil(promise) });
-    this.io = new Server<ListenEvents, EmitEvents, SocketData>(this.serverSettings(), (room) =>
+    // strictListeners as resolved with its var (STRICT_LISTENERS).
+    const settings = { ...this.settings, strictListeners: this.options.strictListeners };
+    this.io = new Server<ListenEvents, EmitEvents, SocketData>(settings, (room) =>
       remoteRoom(this.env.ROOMS, room),
     );
     const webhooks = this.#webhooks;
@@ -154,24 +162,22 @@ export abstract class SocketIORoom<
     }
   }
 
-  protected serverSettings(): ServerSettings {
-    return { dynamicNamespaces: true };
+  /**
+   * Server options in code, as socket.io's `new Server(options)` (pingInterval,
+   * pingTimeout, maxHttpBufferSize, connectTimeout, cors, connectionStateRecovery,
+   * allowRequest) plus `dynamicNamespaces` and `strictListeners`. A var that is
+   * set overrides the same option (docs/server-api.md, "Options").
+   */
+  protected override serverSettings(): ServerSettings {
+    return {};
   }
 
   // --- Engine.IO hooks -----------------------------------------------------
 
   protected override initialState(request: Request): ConnectionState {
-    const url = new URL(request.url);
-    const query: Record<string, string> = {};
-    for (const [key, value] of url.searchParams) if (key !== "sid" && key !== "t") query[key] = value;
-    const headers: Record<string, string> = {};
-    for (const name of KEPT_HEADERS) {
-      const value = request.headers.get(name);
-      if (value !== null) headers[name] = value.slice(0, 512);
-    }
     const room = request.headers.get(ROOM_HEADER);
     if (room) this.roomName = room;
-    return { room: this.roomName, query, headers, address: request.headers.get("CF-Connecting-IP"), sockets: {} };
+    return { room: this.roomName, ...recordRequest(request), sockets: {} };
   }
 
   protected override onEngineOpen(session: EngineSession<ConnectionState>): void {
@@ -187,16 +193,30 @@ export abstract class SocketIORoom<
       if (nsp === null) continue;
       // Listeners come back lazily (onSocket) on the socket's next event; no connection handler runs.
       const socket = new Socket(nsp, connection, record);
-      this.watchDisconnect(socket);
       connection.sockets.set(name, socket);
       nsp.addSocket(socket);
+      if (record.unrebuiltListeners) connection.listenersLost = true;
+    }
+    if (connection.listenersLost && !reportedLostListeners) {
+      reportedLostListeners = true;
+      console.error(
+        `Socket.IO connection ${session.sid} (and any other like it, logged once): listeners registered outside ` +
+          `io.onSocket() were lost when the room hibernated; such a connection is closed on its next packet so that ` +
+          `its client reconnects and "connection" runs again. Register listeners in io.onSocket().`,
+      );
     }
   }
 
   protected override onEngineMessage(session: EngineSession<ConnectionState>, data: string | ArrayBuffer): void {
     const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
+    if (connection.listenersLost) {
+      // Its listeners cannot be rebuilt: a reconnect runs its "connection" handlers again, as a socket.io restart would.
+      this.closeSession(session, "server close");
+      return;
+    }
     try {
+      connection.decodingBinary = typeof data !== "string";
       connection.decoder.add(data);
     } catch {
       // socket.io-parser throws on any malformed packet: that connection only is closed.
@@ -232,7 +252,9 @@ export abstract class SocketIORoom<
   // --- Socket.IO packets ---------------------------------------------------
 
   private attachConnection(session: EngineSession<ConnectionState>): SessionConnection {
-    const connection = new SessionConnection(session, () => this.closeSession(session, "server close"));
+    const connection = new SessionConnection(session, () => this.closeSession(session, "server close"), (socket, reason) =>
+      this.socketDisconnected(socket, reason),
+    );
     connection.decoder.on("decoded", (packet: Packet) => this.onPacket(connection, packet));
     this.#connections.set(session.sid, connection);
     return connection;
@@ -240,6 +262,7 @@ export abstract class SocketIORoom<
 
   private onPacket(connection: SessionConnection, packet: Packet): void {
     if (invalidClientPacket(packet) !== null) return this.closeSession(connection.session, "parse error");
+    if (connection.decodingBinary) binaryAsBuffers(packet.data);
     const socket = connection.sockets.get(packet.nsp);
     switch (packet.type) {
       case PacketType.CONNECT:
@@ -294,7 +317,7 @@ export abstract class SocketIORoom<
     const record: SocketRecord = {
       id: newSocketId(),
       rooms: [],
-      data: undefined,
+      data: {}, // as socket.io: an empty object to fill in
       auth: (auth ?? {}) as Record<string, unknown>,
       connectedAt: Date.now(),
     };
@@ -357,17 +380,14 @@ export abstract class SocketIORoom<
   private socketConnected(socket: Socket<any, any, any>): void {
     this.stats.count("socketsConnected");
     this.logSocket("connect", socket);
-    this.watchDisconnect(socket);
     this.onSocketConnected(socket);
   }
 
-  /** Counts and logs the socket's disconnect (a socket's own listener: a pattern would open every namespace). */
-  private watchDisconnect(socket: Socket<any, any, any>): void {
-    socket.on("disconnect", (reason: DisconnectReason) => {
-      this.stats.count("socketsDisconnected");
-      this.logSocket("disconnect", socket, reason);
-      this.onSocketDisconnected(socket, reason);
-    });
+  /** Every socket's disconnect, through its connection (a pattern handler would open every namespace). */
+  private socketDisconnected(socket: Socket<any, any, any>, reason: DisconnectReason): void {
+    this.stats.count("socketsDisconnected");
+    this.logSocket("disconnect", socket, reason);
+    this.onSocketDisconnected(socket, reason);
   }
 
   private logSocket(event: "connect" | "disconnect", socket: Socket<any, any, any>, reason?: string): void {
@@ -433,6 +453,9 @@ export abstract class SocketIORoom<
     return rest.disconnectSockets(this.untypedIo, selector, close);
   }
 }
+
+/** Connections restored without their listeners are reported once per isolate. */
+let reportedLostListeners = false;
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

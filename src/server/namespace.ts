@@ -43,6 +43,8 @@ export class Namespace<
 > extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
   readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
   readonly adapter = new RoomIndex();
+  /** A socket listener registered outside `onSocket` throws (ServerSettings.strictListeners). */
+  strictListeners = false;
   /** CONNECTs going through middlewares: the namespace must not be released under them. */
   connecting = 0;
   /** Ack ids start at a random point so that an ack from before a wake cannot match a new emit. */
@@ -125,7 +127,7 @@ export class Namespace<
     if (!this.sockets.delete(socket.id)) return;
     for (const room of socket.rooms) this.adapter.remove(room, socket);
     socket.markDisconnected();
-    socket.connection.detach(socket);
+    socket.connection.detach(socket, reason);
     const state = socket.connection.state;
     if (state.sockets[this.name]?.id === socket.id) {
       delete state.sockets[this.name];

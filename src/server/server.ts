@@ -3,12 +3,19 @@ import { NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } fro
 import { Namespace } from "./namespace";
 import type { Socket } from "./socket";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
+import type { EngineSettings } from "../config";
 
 export type NamespacePattern = RegExp | ((name: string) => boolean);
 
-export interface ServerSettings {
-  /** Accept namespaces nobody declared (socket.io answers "Invalid namespace" to them otherwise). */
-  dynamicNamespaces: boolean;
+/** A room's `serverSettings()`: socket.io's server options, and what only this project has. */
+export interface ServerSettings extends EngineSettings {
+  /**
+   * Accept namespaces nobody declared. Off by default, as in socket.io: only
+   * "/", namespaces declared with `io.of(name)` and those a pattern matches
+   * connect; others get CONNECT_ERROR "Invalid namespace". The shipped relay
+   * turns it on.
+   */
+  dynamicNamespaces?: boolean;
 }
 
 /** Emits into another room object (over Durable Object RPC); see `Server.room`. */
@@ -38,11 +45,14 @@ export class Server<
   }[] = [];
 
   constructor(
-    readonly settings: ServerSettings = { dynamicNamespaces: true },
+    readonly settings: ServerSettings = {},
     private readonly remote: (room: string) => RemoteRoom = () => {
       throw new Error("Cross-room emits need a room object");
     },
-  ) {}
+  ) {
+    // The main namespace always exists, as in socket.io.
+    this.declared.add("/");
+  }
 
   /** A namespace by name, or handlers shared by every namespace a pattern matches. */
   of(name: string): Namespace<ListenEvents, EmitEvents, SocketData>;
@@ -139,7 +149,7 @@ export class Server<
   }
 
   private isAllowed(name: string): boolean {
-    return this.declared.has(name) || this.settings.dynamicNamespaces || this.patterns.some((p) => p.match(name));
+    return this.declared.has(name) || this.settings.dynamicNamespaces === true || this.patterns.some((p) => p.match(name));
   }
 
   private namespace(name: string): Namespace<ListenEvents, EmitEvents, SocketData> {
@@ -154,6 +164,7 @@ export class Server<
         return matched.handlers;
       };
       nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited, () => this.releaseIfUnused(name));
+      nsp.strictListeners = this.settings.strictListeners === true;
       this.namespaces.set(name, nsp);
     }
     return nsp;
