@@ -12,6 +12,8 @@ export interface Env {
   HIBERNATION?: string;
   RELAY?: string;
   RELAY_EVENT_PREFIX?: string;
+  /** Connection state recovery window in ms ("0": off); overrides the room's own setting. */
+  CONNECTION_STATE_RECOVERY_MS?: string;
   /** Secret: key of the REST API (`Authorization: Bearer <key>`). No key, no REST API. */
   API_KEY?: string;
   /** Secret: a second accepted key, for rotating API_KEY without downtime. */

@@ -1,6 +1,7 @@
 import { BroadcastOperator } from "./broadcast";
 import { NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } from "./handlers";
 import { Namespace } from "./namespace";
+import type { ConnectionStateRecovery, RecoveryStore } from "./recovery";
 import type { Socket } from "./socket";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 
@@ -9,6 +10,12 @@ export type NamespacePattern = RegExp | ((name: string) => boolean);
 export interface ServerSettings {
   /** Accept namespaces nobody declared (socket.io answers "Invalid namespace" to them otherwise). */
   dynamicNamespaces: boolean;
+  /**
+   * socket.io's connection state recovery: a client back within
+   * `maxDisconnectionDuration` gets its socket id, rooms, `data` and every
+   * event it missed. Off when absent; `{}` takes socket.io's defaults.
+   */
+  connectionStateRecovery?: Partial<ConnectionStateRecovery>;
 }
 
 /** Emits into another room object (over Durable Object RPC); see `Server.room`. */
@@ -42,6 +49,8 @@ export class Server<
     private readonly remote: (room: string) => RemoteRoom = () => {
       throw new Error("Cross-room emits need a room object");
     },
+    /** Where recoverable namespaces log packets and keep disconnected sockets; null: recovery off. */
+    readonly recovery: RecoveryStore | null = null,
   ) {}
 
   /** A namespace by name, or handlers shared by every namespace a pattern matches. */
@@ -154,6 +163,7 @@ export class Server<
         return matched.handlers;
       };
       nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited, () => this.releaseIfUnused(name));
+      nsp.recovery = this.recovery;
       this.namespaces.set(name, nsp);
     }
     return nsp;

@@ -12,6 +12,8 @@ export interface SocketRecord {
   /** Verified JWT claims, when the room checks tokens. */
   claims?: Record<string, unknown>;
   connectedAt: number;
+  /** Private session id, with connection state recovery: what the client proves it is this socket with. */
+  pid?: string;
 }
 
 /** Everything about a connection that must survive hibernation (its attachment, at most 16 KB). */
