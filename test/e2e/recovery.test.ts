@@ -7,6 +7,7 @@ import type { Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { closeAll, connect, MODES, next, sleep, type Mode } from "./support/clients";
 import { startWorker, TEST_WORKER_CONFIG, type RunningWorker } from "./support/worker";
+import { WranglerProcess } from "./support/wrangler-process";
 
 const API_KEY = "e2e-recovery-key";
 /** Long enough that a client is surely away when the others send. */
@@ -188,5 +189,40 @@ describe("connection state recovery", () => {
     const got = messages(odd);
     stranger.emit("msg", "hello");
     await waitFor(() => got.length === 1);
+  });
+});
+
+describe("connection state recovery across a restart of the runtime", () => {
+  let runtime: WranglerProcess;
+  beforeAll(async () => {
+    runtime = await WranglerProcess.start({ CONNECTION_STATE_RECOVERY_MS: "60000", API_KEY });
+  }, 90_000);
+  afterAll(async () => {
+    await runtime?.dispose();
+  });
+
+  it("gives a client that was away during the restart everything it missed", { timeout: 90_000 }, async () => {
+    const room = freshRoom();
+    const sender = await connect(runtime.url, room, "websocket only");
+    // Back only once the runtime is up again (an attempt during the restart fails and is retried).
+    const receiver = await connect(runtime.url, room, "polling → websocket", {
+      reconnectionDelay: 3000,
+      reconnectionDelayMax: 3000,
+      randomizationFactor: 0,
+    });
+    const id = receiver.id;
+    const got = messages(receiver);
+    sender.emit("msg", "before");
+    await waitFor(() => got.length === 1);
+
+    await loseConnection(receiver);
+    await sender.emitWithAck("msg", "before the restart");
+    await runtime.restart();
+    await restEmit(runtime.url, room, "after the restart");
+    await next(receiver, "connect", 60_000);
+    expect(receiver.recovered).toBe(true);
+    expect(receiver.id).toBe(id);
+    await waitFor(() => got.length === 3);
+    expect(got).toEqual(["before", "before the restart", "after the restart"]);
   });
 });
