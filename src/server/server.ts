@@ -136,6 +136,18 @@ export class Server<
     return this.namespaces.get(normalize(name));
   }
 
+  /**
+   * Where a packet for a namespace nobody is connected to goes: with recovery
+   * on, an empty namespace that is not kept (the packet is logged for sockets
+   * that come back); otherwise nowhere.
+   */
+  unconnected(name: string): Namespace<ListenEvents, EmitEvents, SocketData> | undefined {
+    if (this.recovery === null) return undefined;
+    const nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(normalize(name));
+    nsp.recovery = this.recovery;
+    return nsp;
+  }
+
   /** Forgets an undeclared namespace nobody is connected to, so dynamic names cannot pile up. */
   releaseIfUnused(name: string): void {
     const nsp = this.namespaces.get(name);

@@ -57,10 +57,10 @@ async function restEmit(url: string, room: string, value: unknown): Promise<void
   expect(response.status).toBe(200);
 }
 
-async function waitFor(condition: () => boolean, timeout = 5000): Promise<void> {
+async function waitFor(condition: () => boolean, timeout = 5000, state?: () => unknown): Promise<void> {
   const until = Date.now() + timeout;
   while (!condition()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
+    if (Date.now() > until) throw new Error(`condition not met in time${state ? `: ${JSON.stringify(state())}` : ""}`);
     await sleep(20);
   }
 }
@@ -115,6 +115,25 @@ describe("connection state recovery", () => {
     expect(me.data).toEqual({ nick: "bo" });
     await waitFor(() => news.length === 2);
     expect(news).toEqual(["before", "away"]);
+  });
+
+  it("replays emits from another room (io.room) sent while the client was away", async () => {
+    const room = freshRoom();
+    const receiver = await connect(rooms.url, room, "polling only", away);
+    await receiver.emitWithAck("join", "blue");
+    const sender = await connect(rooms.url, freshRoom(), "websocket only");
+    const news: unknown[] = [];
+    receiver.on("news", (value: unknown) => news.push(value));
+    expect(await sender.emitWithAck("cross", room, ["blue"], "news", "first")).toBe(1);
+    await waitFor(() => news.length === 1);
+
+    await loseConnection(receiver);
+    const back = next(receiver, "connect", 10_000);
+    expect(await sender.emitWithAck("cross", room, ["blue"], "news", "while away")).toBe(0);
+    await back;
+    expect(receiver.recovered).toBe(true);
+    await waitFor(() => news.length === 2);
+    expect(news).toEqual(["first", "while away"]);
   });
 
   it("recovers after the room object was evicted while the client was away", async () => {
@@ -216,13 +235,15 @@ describe("connection state recovery across a restart of the runtime", () => {
     await waitFor(() => got.length === 1);
 
     await loseConnection(receiver);
+    const back = next(receiver, "connect", 60_000).then(() => Date.now());
     await sender.emitWithAck("msg", "before the restart");
     await runtime.restart();
+    const restarted = Date.now();
     await restEmit(runtime.url, room, "after the restart");
-    await next(receiver, "connect", 60_000);
+    expect(await back).toBeGreaterThanOrEqual(restarted - 1000); // not back before the runtime was
     expect(receiver.recovered).toBe(true);
     expect(receiver.id).toBe(id);
-    await waitFor(() => got.length === 3);
+    await waitFor(() => got.length === 3, 5000, () => got);
     expect(got).toEqual(["before", "before the restart", "after the restart"]);
   });
 });

@@ -34,6 +34,8 @@ export class WranglerProcess {
   /** Starts the runtime (again), on the same port and the same persisted storage. */
   async restart(): Promise<void> {
     await this.stop();
+    // workerd may hold the port a moment after the process group was told to stop.
+    for (let i = 0; i < 100 && !(await isFree(this.port)); i++) await new Promise((r) => setTimeout(r, 100));
     const args = [WRANGLER, "dev", "--config", this.configPath, "--ip", "127.0.0.1", "--port", String(this.port)];
     args.push("--persist-to", this.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false");
     for (const [key, value] of Object.entries(this.vars)) args.push("--var", `${key}:${value}`);
@@ -76,13 +78,22 @@ export class WranglerProcess {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * A free port outside the range the system hands out for port 0 (32768 and up
+ * on Linux), so that no other test's server takes it while this runtime is
+ * restarting.
+ */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await isFree(port)) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
+    server.once("error", () => resolvePort(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolvePort(true)));
   });
 }
