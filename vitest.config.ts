@@ -44,6 +44,8 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+          // The starter tests the packed package, in a project of its own (scripts/check-starter.mjs).
+          exclude: ["examples/starter/**", "**/node_modules/**"],
           environment: "node",
           testTimeout: 30_000,
           hookTimeout: 60_000,

@@ -26,7 +26,7 @@ for (const suite of suites) {
   }
 }
 
-const server = spawn("npx", ["wrangler", "dev", "--env", "conformance", "--port", "3000"], {
+const server = spawn("npx", ["wrangler", "dev", "-c", "wrangler.conformance.toml", "--port", "3000"], {
   detached: true,
   stdio: ["ignore", "pipe", "pipe"],
 });

@@ -8,7 +8,6 @@
 import { app } from "./worker/app";
 
 export { RelayRoom, relay } from "./apps/relay";
-export { ConformanceRoom, EngineEchoRoom } from "./apps/conformance";
 export { SocketIORoom } from "./room/socketio-room";
 export { Server, type RemoteRoom, type ServerSettings } from "./server/server";
 export { Namespace } from "./server/namespace";

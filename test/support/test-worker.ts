@@ -2,3 +2,4 @@
 export * from "../../src/index";
 export { default } from "../../src/index";
 export { TestRoom } from "./test-room";
+export { ConformanceRoom, EngineEchoRoom } from "../../src/apps/conformance";
