@@ -26,6 +26,7 @@ export default defineConfig({
                 // SQLite-backed, as wrangler.toml declares it (the REST API keeps idempotency keys in SQL).
                 ROOMS: { className: "RelayRoom", useSQLite: true },
                 TEST_ROOMS: "TestRoom",
+                SOCKETIO_STYLE_ROOMS: "SocketIOStyleRoom",
                 ENGINE_ECHO: "EngineEchoRoom",
                 CONFORMANCE_ROOMS: "ConformanceRoom",
               },

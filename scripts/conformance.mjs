@@ -9,9 +9,10 @@
  * and docs/socket.io-protocol/v5-test-suite; they expect the server on
  * http://localhost:3000.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { startWranglerDev } from "./wrangler-dev.mjs";
 
 const repo = process.argv[2] ?? process.env.SOCKET_IO_REPO;
 if (!repo) {
@@ -26,32 +27,8 @@ for (const suite of suites) {
   }
 }
 
-const server = spawn("npx", ["wrangler", "dev", "-c", "wrangler.conformance.toml", "--port", "3000"], {
-  detached: true,
-  stdio: ["ignore", "pipe", "pipe"],
-});
-const stop = () => {
-  try {
-    process.kill(-server.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-};
-process.on("exit", stop);
 process.on("SIGINT", () => process.exit(130));
-
-await new Promise((resolveReady, reject) => {
-  const timer = setTimeout(() => reject(new Error("wrangler dev did not start within 60 s")), 60_000);
-  const watch = (chunk) => {
-    if (String(chunk).includes("Ready on")) {
-      clearTimeout(timer);
-      resolveReady();
-    }
-  };
-  server.stdout.on("data", watch);
-  server.stderr.on("data", watch);
-  server.on("exit", (code) => reject(new Error(`wrangler dev exited with ${code}`)));
-});
+const server = await startWranglerDev(["-c", "wrangler.conformance.toml", "--port", "3000"]);
 
 let failed = 0;
 for (const suite of suites) {
@@ -60,5 +37,5 @@ for (const suite of suites) {
   const run = spawnSync("npx", ["mocha", "test-suite.js"], { cwd: suite, stdio: "inherit" });
   if (run.status !== 0) failed++;
 }
-stop();
+server.stop();
 process.exit(failed === 0 ? 0 : 1);

@@ -1,3 +1,4 @@
+import { DEFAULT_RECOVERY, type ConnectionStateRecovery } from "./server/recovery";
 /** Bindings and vars the Worker and the room objects read (see wrangler.toml). */
 export interface Env {
   ROOMS: DurableObjectNamespace;
@@ -10,6 +11,8 @@ export interface Env {
   CORS_ORIGINS?: string;
   PONG_AUTO_RESPONSE?: string;
   HIBERNATION?: string;
+  /** "on": a listener registered outside `io.onSocket` throws (set it in tests); see docs/server-api.md. */
+  STRICT_LISTENERS?: string;
   RELAY?: string;
   RELAY_EVENT_PREFIX?: string;
   /** Connection state recovery window in ms ("0": off); overrides the room's own setting. */
@@ -39,6 +42,34 @@ export interface Env {
   WEBHOOK_RETRIES?: string;
 }
 
+/**
+ * Server options a room class sets in code (`serverSettings()`), named and shaped
+ * as socket.io's `new Server(options)`. A var that is set (wrangler.toml,
+ * `.dev.vars`) overrides the same option given here.
+ */
+export interface EngineSettings {
+  pingInterval?: number;
+  pingTimeout?: number;
+  maxHttpBufferSize?: number;
+  connectTimeout?: number;
+  /** Browser origins allowed; `"*"` (default) allows any. */
+  cors?: { origin?: "*" | string | readonly string[] };
+  /**
+   * socket.io's connection state recovery (`{}`: its defaults, a 2-minute
+   * window); kept in the room's SQLite storage. The var
+   * CONNECTION_STATE_RECOVERY_MS, when set, overrides the window ("0": off).
+   */
+  connectionStateRecovery?: Partial<ConnectionStateRecovery>;
+  /**
+   * socket.io's callback form of the handshake check (the room's `allowRequest`
+   * method calls it): `callback(null, true)` accepts, `callback(message, false)`
+   * refuses with 403 and that message (or "Forbidden").
+   */
+  allowRequest?: (request: Request, callback: (err: string | null | undefined, success: boolean) => void) => void;
+  /** A socket listener registered outside `io.onSocket` throws instead of only being reported once. */
+  strictListeners?: boolean;
+}
+
 /** Server options, named as socket.io names them. */
 export interface ServerOptions {
   pingInterval: number;
@@ -51,6 +82,9 @@ export interface ServerOptions {
   hibernation: boolean;
   corsOrigins: "*" | string[];
   defaultRoom: string;
+  /** null when the room did not ask for it. */
+  connectionStateRecovery: ConnectionStateRecovery | null;
+  strictListeners: boolean;
 }
 
 function positiveInt(value: string | undefined, fallback: number, name: string): number {
@@ -60,16 +94,60 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
   return n;
 }
 
-export function readServerOptions(env: Env): ServerOptions {
-  const origins = (env.CORS_ORIGINS ?? "*").trim();
+/** Vars that overrode a different value set in code, already reported (once per isolate). */
+const reportedOverrides = new Set<string>();
+
+/** The var when it is set, else the value from code, else the default; a var overriding code is logged once. */
+function pick<T>(varName: string, raw: string | undefined, fromVar: (raw: string) => T, fromCode: T | undefined, fallback: T): T {
+  if (raw === undefined || raw === "") return fromCode ?? fallback;
+  const value = fromVar(raw);
+  if (fromCode !== undefined && JSON.stringify(fromCode) !== JSON.stringify(value) && !reportedOverrides.has(varName)) {
+    reportedOverrides.add(varName);
+    console.warn(`${varName}=${raw} (var) overrides ${JSON.stringify(fromCode)} set in the room's serverSettings()`);
+  }
+  return value;
+}
+
+function origins(raw: string): "*" | string[] {
+  const trimmed = raw.trim();
+  return trimmed === "*" ? "*" : trimmed.split(",").map((o) => o.trim()).filter(Boolean);
+}
+
+function codeOrigins(origin: "*" | string | readonly string[] | undefined): "*" | string[] | undefined {
+  if (origin === undefined) return undefined;
+  if (origin === "*") return "*";
+  return typeof origin === "string" ? [origin] : [...origin];
+}
+
+/**
+ * The options of a room: for each one, a var that is set wins, then what the
+ * room's class set in code, then socket.io's default.
+ */
+export function readServerOptions(env: Env, settings: EngineSettings = {}): ServerOptions {
+  const int = (name: string) => (raw: string) => positiveInt(raw, 0, name);
   return {
-    pingInterval: positiveInt(env.PING_INTERVAL, 25_000, "PING_INTERVAL"),
-    pingTimeout: positiveInt(env.PING_TIMEOUT, 20_000, "PING_TIMEOUT"),
-    maxHttpBufferSize: positiveInt(env.MAX_HTTP_BUFFER_SIZE, 1_000_000, "MAX_HTTP_BUFFER_SIZE"),
-    connectTimeout: positiveInt(env.CONNECT_TIMEOUT, 45_000, "CONNECT_TIMEOUT"),
+    pingInterval: pick("PING_INTERVAL", env.PING_INTERVAL, int("PING_INTERVAL"), settings.pingInterval, 25_000),
+    pingTimeout: pick("PING_TIMEOUT", env.PING_TIMEOUT, int("PING_TIMEOUT"), settings.pingTimeout, 20_000),
+    maxHttpBufferSize: pick("MAX_HTTP_BUFFER_SIZE", env.MAX_HTTP_BUFFER_SIZE, int("MAX_HTTP_BUFFER_SIZE"), settings.maxHttpBufferSize, 1_000_000),
+    connectTimeout: pick("CONNECT_TIMEOUT", env.CONNECT_TIMEOUT, int("CONNECT_TIMEOUT"), settings.connectTimeout, 45_000),
     pongAutoResponse: (env.PONG_AUTO_RESPONSE ?? "on") !== "off",
     hibernation: (env.HIBERNATION ?? "on") !== "off",
-    corsOrigins: origins === "*" ? "*" : origins.split(",").map((o) => o.trim()).filter(Boolean),
+    corsOrigins: pick("CORS_ORIGINS", env.CORS_ORIGINS, origins, codeOrigins(settings.cors?.origin), "*"),
     defaultRoom: env.DEFAULT_ROOM || "lobby",
+    connectionStateRecovery: recoveryOptions(env.CONNECTION_STATE_RECOVERY_MS, settings.connectionStateRecovery),
+    strictListeners: pick("STRICT_LISTENERS", env.STRICT_LISTENERS, (raw) => raw === "on", settings.strictListeners, false),
   };
+}
+
+/**
+ * Recovery in force: CONNECTION_STATE_RECOVERY_MS when set ("0": off; else the
+ * window, ms), else the room's own setting with socket.io's defaults; null: off.
+ */
+function recoveryOptions(raw: string | undefined, inCode: Partial<ConnectionStateRecovery> | undefined): ConnectionStateRecovery | null {
+  if (raw !== undefined && raw.trim() !== "") {
+    const ms = Number(raw);
+    if (!Number.isInteger(ms) || ms < 0) throw new Error(`CONNECTION_STATE_RECOVERY_MS must be 0 or a number of milliseconds, got "${raw}"`);
+    return ms === 0 ? null : { ...DEFAULT_RECOVERY, ...inCode, maxDisconnectionDuration: ms };
+  }
+  return inCode === undefined ? null : { ...DEFAULT_RECOVERY, ...inCode };
 }

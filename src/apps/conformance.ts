@@ -6,7 +6,7 @@
 import { EngineRoom } from "../room/engine-room";
 import type { EngineSession } from "../engine.io/session";
 import { SocketIORoom } from "../room/socketio-room";
-import type { Server, ServerSettings } from "../server/server";
+import type { Server } from "../server/server";
 
 /** `/engine.io/`: a raw Engine.IO server that echoes every message. */
 export class EngineEchoRoom extends EngineRoom<null> {
@@ -21,10 +21,6 @@ export class EngineEchoRoom extends EngineRoom<null> {
 
 /** `/socket.io/`: namespaces "/" and "/custom", echo and ack handlers. */
 export class ConformanceRoom extends SocketIORoom {
-  protected override serverSettings(): ServerSettings {
-    return { dynamicNamespaces: false };
-  }
-
   protected override setup(io: Server): void {
     for (const name of ["/", "/custom"]) {
       io.of(name)

@@ -1,6 +1,6 @@
 import type { Env } from "../config";
 import { SocketIORoom } from "../room/socketio-room";
-import type { Server } from "../server/server";
+import type { Server, ServerSettings } from "../server/server";
 
 export interface RelayOptions {
   enabled: boolean;
@@ -29,6 +29,11 @@ export function relay(io: Server, options: RelayOptions): void {
 
 /** The room object the shipped Worker uses: a plain relay, configured in wrangler.toml. */
 export class RelayRoom extends SocketIORoom {
+  /** Any namespace a client names connects (and gets the relay): the shipped Worker has no list of them. */
+  protected override serverSettings(): ServerSettings {
+    return { dynamicNamespaces: true };
+  }
+
   protected override setup(io: Server): void {
     relay(io, readRelayOptions(this.env));
   }

@@ -326,9 +326,16 @@ export function openApiDocument(serverUrl: string): object {
               type: "object",
               properties: {
                 auth: { type: "object" },
-                query: { type: "object", additionalProperties: { type: "string" } },
-                headers: { type: "object", additionalProperties: { type: "string" } },
+                query: {
+                  type: "object",
+                  additionalProperties: { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+                  description: "Every query parameter of the handshake as sent; a repeated one as an array",
+                },
+                headers: { type: "object", additionalProperties: { type: "string" }, description: "Request headers within 4 KB, cookie first" },
                 address: { type: ["string", "null"] },
+                xdomain: { type: "boolean" },
+                secure: { type: "boolean" },
+                url: { type: "string" },
                 issued: { type: "integer" },
                 time: { type: "string" },
               },

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Packet } from "engine.io-parser";
 import { benchStats, initBenchStats } from "../bench-stats";
-import { readServerOptions, type Env, type ServerOptions } from "../config";
+import { readServerOptions, type EngineSettings, type Env, type ServerOptions } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
 import {
   decodeClientPacket,
@@ -17,6 +17,8 @@ import {
 import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
+import { isOriginAllowed } from "../worker/cors";
+import { allowedBy, refuseHandshake } from "./allow-request";
 
 /** Storage key of the room's WebSocket ping rounds (survives hibernation). */
 const HEARTBEAT_KEY = "engine:heartbeat";
@@ -45,6 +47,9 @@ const MAX_HANDSHAKE_QUERY = 4096;
  * have their own deadlines, on the same alarm.
  */
 export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
+  /** What the room's class set in code (`serverSettings()`). */
+  protected readonly settings: EngineSettings;
+  /** The options in force: vars over `settings` over defaults (src/config.ts). */
   protected readonly options: ServerOptions;
   protected readonly sessions = new Map<string, EngineSession<S>>();
   readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
@@ -57,13 +62,30 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     super(ctx, env);
     // Benchmark counters (opt-in, BENCH_STATS="on"; see src/bench-stats.ts).
     if (initBenchStats(env) !== null) benchStats!.constructed++;
-    this.options = readServerOptions(env);
+    this.settings = this.serverSettings();
+    this.options = readServerOptions(env, this.settings);
     ctx.setWebSocketAutoResponse(
       this.options.pongAutoResponse ? new WebSocketRequestResponsePair(PONG, NOOP) : undefined,
     );
   }
 
   // --- hooks for the layer above ------------------------------------------
+
+  /** Server options in code, as socket.io's `new Server(options)`; a var that is set overrides each one. */
+  protected serverSettings(): EngineSettings {
+    return {};
+  }
+
+  /**
+   * Decides whether a handshake (a request without sid) may open a session,
+   * before anything exists for it: `true` accepts, `false` refuses with 403
+   * "Forbidden", a string refuses with that message (socket.io's
+   * `callback(message, false)`). Async allowed. By default, asks the
+   * `allowRequest` callback of `serverSettings()`, if any.
+   */
+  protected allowRequest(request: Request): boolean | string | Promise<boolean | string> {
+    return allowedBy(this.settings.allowRequest, request);
+  }
 
   /** Initial state of a new connection, stored in its attachment. */
   protected abstract initialState(request: Request): S;
@@ -88,11 +110,15 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
     const parsed = parseEngineRequest(url, request.method, isUpgrade);
     if ("error" in parsed) return engineError(parsed.error);
+    // Origins set in code (the Worker in front only knows the CORS_ORIGINS var).
+    if (!isOriginAllowed(request.headers.get("Origin"), this.options.corsOrigins)) return engineError(EngineError.FORBIDDEN, 403);
 
     if (parsed.sid === null) {
       if (url.search.length > MAX_HANDSHAKE_QUERY) {
         return engineError({ code: EngineError.BAD_REQUEST.code, message: `Query string longer than ${MAX_HANDSHAKE_QUERY} characters` });
       }
+      const refusal = await refuseHandshake(() => this.allowRequest(request), parsed.transport);
+      if (refusal !== null) return refusal;
       const response = parsed.transport === "websocket" ? this.openWebSocket(request) : this.openPolling(request);
       await this.ensureAlarm();
       return response;

@@ -7,7 +7,9 @@ import { Socket } from "../server/socket";
 import type { Connection, ConnectionState, DisconnectReason, SocketRecord } from "../server/types";
 import type { DefaultEventsMap, EventsMap } from "../server/typed-events";
 import { ConnectError } from "../server/handlers";
+import { recordRequest } from "../server/handshake";
 import {
+  binaryAsBuffers,
   connectErrorPacket,
   connectPacket,
   createDecoder,
@@ -20,7 +22,6 @@ import type { EmitCommand, EmitOutcome, RoomInfo, SocketDescription, SocketSelec
 import { IdempotencyLog } from "../rest/idempotency";
 import * as rest from "../rest/room-operations";
 import { EngineRoom } from "./engine-room";
-import { recoverySettings } from "../recovery/settings";
 import { SqlRecoveryStore } from "../recovery/sql-store";
 import type { RestoredSession } from "../server/recovery";
 import { newSocketId, ROOM_HEADER } from "./ids";
@@ -38,9 +39,6 @@ import {
 /** Longer namespace names are refused: each one costs memory and attachment space. */
 const MAX_NAMESPACE_LENGTH = 256;
 
-/** Request headers kept in the handshake (the attachment has 16 KB for everything). */
-const KEPT_HEADERS = ["origin", "user-agent", "referer", "accept-language"];
-
 const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
   "transport close": "transport close",
   "transport error": "transport error",
@@ -57,6 +55,10 @@ class SessionConnection implements Connection {
   readonly sockets = new Map<string, Socket<any, any, any>>();
   /** Namespaces whose CONNECT is going through middlewares. */
   readonly connecting = new Set<string>();
+  /** The decoder is taking a binary attachment: a packet it completes now carries binary (it reports it as plain EVENT/ACK). */
+  decodingBinary = false;
+  /** Restored after a wake with sockets whose listeners were registered outside onSocket (see onEngineRestore). */
+  listenersLost = false;
 
   constructor(
     readonly session: EngineSession<ConnectionState>,
@@ -117,8 +119,9 @@ export abstract class SocketIORoom<
     super(ctx, env);
     this.#jwt = readAuthConfig(env);
     this.#webhooks = WebhookClient.fromEnv(env, undefined, { waitUntil: (promise) => ctx.waitUntil(promise) });
-    const settings = this.serverSettings();
-    const recovery = recoverySettings(settings.connectionStateRecovery, env.CONNECTION_STATE_RECOVERY_MS);
+    // strictListeners as resolved with its var (STRICT_LISTENERS).
+    const settings = { ...this.settings, strictListeners: this.options.strictListeners };
+    const recovery = this.options.connectionStateRecovery;
     this.#recovery = recovery === null ? null : new SqlRecoveryStore(ctx.storage.sql, recovery);
     this.io = new Server<ListenEvents, EmitEvents, SocketData>(
       settings,
@@ -162,24 +165,22 @@ export abstract class SocketIORoom<
     }
   }
 
-  protected serverSettings(): ServerSettings {
-    return { dynamicNamespaces: true };
+  /**
+   * Server options in code, as socket.io's `new Server(options)` (pingInterval,
+   * pingTimeout, maxHttpBufferSize, connectTimeout, cors, connectionStateRecovery,
+   * allowRequest) plus `dynamicNamespaces` and `strictListeners`. A var that is
+   * set overrides the same option (docs/server-api.md, "Options").
+   */
+  protected override serverSettings(): ServerSettings {
+    return {};
   }
 
   // --- Engine.IO hooks -----------------------------------------------------
 
   protected override initialState(request: Request): ConnectionState {
-    const url = new URL(request.url);
-    const query: Record<string, string> = {};
-    for (const [key, value] of url.searchParams) if (key !== "sid" && key !== "t") query[key] = value;
-    const headers: Record<string, string> = {};
-    for (const name of KEPT_HEADERS) {
-      const value = request.headers.get(name);
-      if (value !== null) headers[name] = value.slice(0, 512);
-    }
     const room = request.headers.get(ROOM_HEADER);
     if (room) this.roomName = room;
-    return { room: this.roomName, query, headers, address: request.headers.get("CF-Connecting-IP"), sockets: {} };
+    return { room: this.roomName, ...recordRequest(request), sockets: {} };
   }
 
   protected override onEngineOpen(session: EngineSession<ConnectionState>): void {
@@ -197,13 +198,28 @@ export abstract class SocketIORoom<
       const socket = new Socket(nsp, connection, record);
       connection.sockets.set(name, socket);
       nsp.addSocket(socket);
+      if (record.unrebuiltListeners) connection.listenersLost = true;
+    }
+    if (connection.listenersLost && !reportedLostListeners) {
+      reportedLostListeners = true;
+      console.error(
+        `Socket.IO connection ${session.sid} (and any other like it, logged once): listeners registered outside ` +
+          `io.onSocket() were lost when the room hibernated; such a connection is closed on its next packet so that ` +
+          `its client reconnects and "connection" runs again. Register listeners in io.onSocket().`,
+      );
     }
   }
 
   protected override onEngineMessage(session: EngineSession<ConnectionState>, data: string | ArrayBuffer): void {
     const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
+    if (connection.listenersLost) {
+      // Its listeners cannot be rebuilt: a reconnect runs its "connection" handlers again, as a socket.io restart would.
+      this.closeSession(session, "server close");
+      return;
+    }
     try {
+      connection.decodingBinary = typeof data !== "string";
       connection.decoder.add(data);
     } catch {
       // socket.io-parser throws on any malformed packet: that connection only is closed.
@@ -244,6 +260,7 @@ export abstract class SocketIORoom<
 
   private onPacket(connection: SessionConnection, packet: Packet): void {
     if (invalidClientPacket(packet) !== null) return this.closeSession(connection.session, "parse error");
+    if (connection.decodingBinary) binaryAsBuffers(packet.data);
     const socket = connection.sockets.get(packet.nsp);
     switch (packet.type) {
       case PacketType.CONNECT:
@@ -299,7 +316,7 @@ export abstract class SocketIORoom<
     const record: SocketRecord = {
       id: restored?.sid ?? newSocketId(),
       rooms: restored?.rooms.filter((room) => room !== restored.sid) ?? [],
-      data: restored?.data,
+      data: restored ? restored.data : {}, // as socket.io: an empty object to fill in
       auth: handshakeAuth,
       connectedAt: Date.now(),
       pid: restored?.pid ?? (this.#recovery !== null ? newSocketId() : undefined),
@@ -402,6 +419,9 @@ export abstract class SocketIORoom<
     return rest.disconnectSockets(this.untypedIo, selector, close);
   }
 }
+
+/** Connections restored without their listeners are reported once per isolate. */
+let reportedLostListeners = false;
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

@@ -60,13 +60,19 @@ export interface RoomInfo {
   namespaces: Record<string, number>;
 }
 
+/** socket.io's `socket.handshake` (docs/server-api.md, "Handshake"). */
 export interface Handshake {
   auth: Record<string, unknown>;
-  query: Record<string, string>;
+  /** Every query parameter as sent; a repeated one as an array. */
+  query: Record<string, string | string[]>;
   headers: Record<string, string>;
   address: string | null;
+  xdomain: boolean;
+  secure: boolean;
+  url: string;
   issued: number;
   time: string;
+  claims?: Record<string, unknown>;
 }
 
 /** The optional parts of an emit, shared by `emit()` and batch items. */

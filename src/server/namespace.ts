@@ -46,6 +46,8 @@ export class Namespace<
   readonly adapter = new RoomIndex();
   /** Connection state recovery of this namespace (null: off). */
   recovery: RecoveryStore | null = null;
+  /** A socket listener registered outside `onSocket` throws (ServerSettings.strictListeners). */
+  strictListeners = false;
   /** CONNECTs going through middlewares: the namespace must not be released under them. */
   connecting = 0;
   /** Ack ids start at a random point so that an ack from before a wake cannot match a new emit. */

@@ -1,21 +1,22 @@
 import { BroadcastOperator } from "./broadcast";
 import { NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } from "./handlers";
 import { Namespace } from "./namespace";
-import type { ConnectionStateRecovery, RecoveryStore } from "./recovery";
+import type { RecoveryStore } from "./recovery";
 import type { Socket } from "./socket";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
+import type { EngineSettings } from "../config";
 
 export type NamespacePattern = RegExp | ((name: string) => boolean);
 
-export interface ServerSettings {
-  /** Accept namespaces nobody declared (socket.io answers "Invalid namespace" to them otherwise). */
-  dynamicNamespaces: boolean;
+/** A room's `serverSettings()`: socket.io's server options, and what only this project has. */
+export interface ServerSettings extends EngineSettings {
   /**
-   * socket.io's connection state recovery: a client back within
-   * `maxDisconnectionDuration` gets its socket id, rooms, `data` and every
-   * event it missed. Off when absent; `{}` takes socket.io's defaults.
+   * Accept namespaces nobody declared. Off by default, as in socket.io: only
+   * "/", namespaces declared with `io.of(name)` and those a pattern matches
+   * connect; others get CONNECT_ERROR "Invalid namespace". The shipped relay
+   * turns it on.
    */
-  connectionStateRecovery?: Partial<ConnectionStateRecovery>;
+  dynamicNamespaces?: boolean;
 }
 
 /** Emits into another room object (over Durable Object RPC); see `Server.room`. */
@@ -45,13 +46,16 @@ export class Server<
   }[] = [];
 
   constructor(
-    readonly settings: ServerSettings = { dynamicNamespaces: true },
+    readonly settings: ServerSettings = {},
     private readonly remote: (room: string) => RemoteRoom = () => {
       throw new Error("Cross-room emits need a room object");
     },
     /** Where recoverable namespaces log packets and keep disconnected sockets; null: recovery off. */
     readonly recovery: RecoveryStore | null = null,
-  ) {}
+  ) {
+    // The main namespace always exists, as in socket.io.
+    this.declared.add("/");
+  }
 
   /** A namespace by name, or handlers shared by every namespace a pattern matches. */
   of(name: string): Namespace<ListenEvents, EmitEvents, SocketData>;
@@ -160,7 +164,7 @@ export class Server<
   }
 
   private isAllowed(name: string): boolean {
-    return this.declared.has(name) || this.settings.dynamicNamespaces || this.patterns.some((p) => p.match(name));
+    return this.declared.has(name) || this.settings.dynamicNamespaces === true || this.patterns.some((p) => p.match(name));
   }
 
   private namespace(name: string): Namespace<ListenEvents, EmitEvents, SocketData> {
@@ -176,6 +180,7 @@ export class Server<
       };
       nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited, () => this.releaseIfUnused(name));
       nsp.recovery = this.recovery;
+      nsp.strictListeners = this.settings.strictListeners === true;
       this.namespaces.set(name, nsp);
     }
     return nsp;

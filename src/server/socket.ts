@@ -13,6 +13,7 @@ import type {
   SocketReservedEvents,
 } from "./typed-events";
 import type { Connection, DisconnectReason, Handshake, SocketRecord } from "./types";
+import { parseQuery, type ParsedQuery } from "./handshake";
 
 type Listener = (...args: any[]) => unknown;
 const NO_ROOMS: ReadonlySet<string> = new Set();
@@ -47,6 +48,10 @@ export class Socket<
   private readonly anyListeners: Listener[] = [];
   private readonly middlewares: PacketMiddleware[] = [];
   private listenersReady = false;
+  /** True while the namespace's `onSocket` setups run for this socket: the only time listeners survive a wake. */
+  private settingUp = false;
+  /** The handshake query, parsed on first use. */
+  private query: ParsedQuery | undefined;
   /** JSON of `data` as last persisted, to persist only changes. */
   private savedData: string | undefined;
 
@@ -60,17 +65,22 @@ export class Socket<
     this.savedData = jsonOf(record.data);
   }
 
+  /** socket.io's handshake: the connection's first request (shared by its namespaces) and this socket's auth. */
   get handshake(): Handshake {
-    const { query, headers, address } = this.connection.state;
-    return {
-      auth: this.record.auth,
-      claims: this.record.claims,
-      query,
+    const { headers, address, xdomain, secure, url } = this.connection.state;
+    const handshake: Handshake = {
       headers,
-      address,
-      issued: this.record.connectedAt,
       time: new Date(this.record.connectedAt).toString(),
+      address,
+      xdomain,
+      secure,
+      issued: this.record.connectedAt,
+      url,
+      query: (this.query ??= parseQuery(url)),
+      auth: this.record.auth,
     };
+    if (this.record.claims !== undefined) handshake.claims = this.record.claims;
+    return handshake;
   }
 
   /** Replaces the handshake auth (e.g. without the token) once it is verified. */
@@ -119,6 +129,7 @@ export class Socket<
         ? SocketReservedEvents[Ev]
         : never,
   ): this {
+    this.checkRegistration(`socket.on(${JSON.stringify(event)})`);
     const list = this.listeners.get(event);
     if (list) list.push(listener as Listener);
     else this.listeners.set(event, [listener as Listener]);
@@ -140,12 +151,14 @@ export class Socket<
   }
 
   onAny(listener: (event: string, ...args: any[]) => unknown): this {
+    this.checkRegistration("socket.onAny()");
     this.anyListeners.push(listener);
     return this;
   }
 
   /** Registers a packet middleware (socket.io's `socket.use`). */
   use(middleware: PacketMiddleware): this {
+    this.checkRegistration("socket.use()");
     this.middlewares.push(middleware);
     return this;
   }
@@ -251,7 +264,39 @@ export class Socket<
   ensureListeners(): void {
     if (this.listenersReady) return;
     this.listenersReady = true;
-    this.nsp.runSetup(this);
+    this.settingUp = true;
+    try {
+      this.nsp.runSetup(this);
+    } finally {
+      this.settingUp = false;
+    }
+  }
+
+  /**
+   * A listener registered anywhere but in an `onSocket` setup (a `connection`
+   * handler, an event handler, later) is not registered again when the object
+   * wakes from hibernation. Reported at the first one: thrown under
+   * `strictListeners`, else logged once, and the socket marked so that its
+   * connection is closed after a wake instead of silently missing listeners.
+   */
+  private checkRegistration(what: string): void {
+    if (this.settingUp) return;
+    const message =
+      `${what} was called outside io.onSocket() (e.g. in io.on("connection")): listeners registered there are lost ` +
+      `when the room hibernates. Register them in io.onSocket((socket) => { socket.on(...) }) and keep side effects ` +
+      `in io.on("connection") (docs/server-api.md, "Listeners and hibernation").`;
+    if (this.nsp.strictListeners) throw new Error(message);
+    if (!reportedOutsideSetup) {
+      reportedOutsideSetup = true;
+      console.error(message);
+    }
+    if (this.record.unrebuiltListeners) return;
+    this.record.unrebuiltListeners = true;
+    try {
+      this.connection.persist();
+    } catch (error) {
+      logHandlerError(error);
+    }
   }
 
   /** A client event: packet middlewares, then `onAny` listeners, then the event's listeners. */
@@ -355,6 +400,9 @@ export class Socket<
     });
   }
 }
+
+/** Listeners registered outside onSocket are logged once per isolate (every one throws under strictListeners). */
+let reportedOutsideSetup = false;
 
 /** With a timeout, the callback gets `(error, ...response)`; without, the response alone. */
 function withTimeout(socket: Socket<any, any, any>, id: number, timeout: number | undefined, callback: AckCallback): AckCallback {

@@ -1,6 +1,7 @@
 import type { Socket } from "./socket";
 
 import type { EncodedMessage } from "../engine.io/frames";
+import type { ParsedQuery, RequestRecord } from "./handshake";
 
 /** One namespace's socket of a connection, as stored in the WebSocket attachment. */
 export interface SocketRecord {
@@ -14,15 +15,14 @@ export interface SocketRecord {
   connectedAt: number;
   /** Private session id, with connection state recovery: what the client proves it is this socket with. */
   pid?: string;
+  /** Listeners were registered outside `onSocket`: they do not come back after a wake (see Socket.on). */
+  unrebuiltListeners?: true;
 }
 
 /** Everything about a connection that must survive hibernation (its attachment, at most 16 KB). */
-export interface ConnectionState {
+export interface ConnectionState extends RequestRecord {
   /** The room (object) the connection belongs to. */
   room: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  address: string | null;
   /** Connected namespaces, by name. */
   sockets: Record<string, SocketRecord>;
 }
@@ -51,14 +51,24 @@ export type DisconnectReason =
   | "parse error"
   | "forced close";
 
+/** socket.io's `socket.handshake`, field for field (plus `claims`). */
 export interface Handshake {
+  /** Request headers (all of them within 4 KB of JSON, `cookie` first; see src/server/handshake.ts). */
+  headers: Record<string, string>;
+  /** When the socket connected, as `new Date().toString()`. */
+  time: string;
+  address: string | null;
+  /** The request had an Origin header. */
+  xdomain: boolean;
+  /** The request came over https. */
+  secure: boolean;
+  /** When the socket connected (ms since epoch). */
+  issued: number;
+  /** Path and query string of the request that opened the connection. */
+  url: string;
+  /** Every query parameter as sent (EIO, transport, t, yours). */
+  query: ParsedQuery;
   auth: Record<string, unknown>;
   /** Verified JWT claims, when the room checks tokens (the token itself is not kept). */
   claims?: Record<string, unknown>;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  address: string | null;
-  /** When the socket connected (ms since epoch). */
-  issued: number;
-  time: string;
 }

@@ -80,3 +80,33 @@ export function invalidClientPacket(packet: Packet): string | null {
       return "unexpected packet type";
   }
 }
+
+type BufferConstructor = { from(buffer: ArrayBuffer, byteOffset?: number, length?: number): Uint8Array };
+/** Node's Buffer, a global under the Workers `nodejs_compat` flag (null without it), looked up at the first binary packet. */
+let NodeBuffer: BufferConstructor | null | undefined;
+
+/**
+ * Turns the binary values of a decoded packet (ArrayBuffers as received) into
+ * Node Buffers in place, as a socket.io server on Node hands them to handlers,
+ * so `Buffer.isBuffer(arg)` holds. No copy: each Buffer views the received
+ * bytes. Without `nodejs_compat` they stay ArrayBuffers. Only for binary packets.
+ */
+export function binaryAsBuffers(value: unknown): unknown {
+  NodeBuffer ??= (globalThis as { Buffer?: BufferConstructor }).Buffer ?? null;
+  if (NodeBuffer === null) return value;
+  return toBuffers(value, NodeBuffer, 0);
+}
+
+function toBuffers(value: unknown, B: BufferConstructor, depth: number): unknown {
+  if (value instanceof ArrayBuffer) return B.from(value);
+  if (ArrayBuffer.isView(value)) return B.from(value.buffer as ArrayBuffer, value.byteOffset, value.byteLength);
+  // socket.io-parser has already bounded the nesting it accepts; this guard only stops a cycle.
+  if (depth > 64 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = toBuffers(value[i], B, depth + 1);
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = toBuffers(record[key], B, depth + 1);
+  }
+  return value;
+}

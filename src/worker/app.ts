@@ -24,6 +24,11 @@ app.get("/__bench/stats", (c) => benchStatsResponse(c.env));
 /** REST API for other backends: publish, presence, socket management (see README, "REST API"). */
 app.route("/v1", restApi);
 
+/** Where socket.io serves its client (`serveClient`): pages written for a socket.io server load it from there. */
+app.get("/socket.io/socket.io.js", (c) =>
+  c.body(socketIoClient, 200, { "Content-Type": "application/javascript; charset=UTF-8", "Cache-Control": "public, max-age=3600" }),
+);
+
 /** Socket.IO: every request goes to its room's object, which speaks the protocol. */
 app.all("/socket.io/", (c) => forward(c, (url) => roomForRequest(c.env, url, readServerOptions(c.env).defaultRoom)));
 

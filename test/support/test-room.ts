@@ -1,6 +1,6 @@
 import { ConnectError } from "../../src/server/handlers";
 import { SocketIORoom } from "../../src/room/socketio-room";
-import type { Server } from "../../src/server/server";
+import type { Server, ServerSettings } from "../../src/server/server";
 
 type Ack = (...args: unknown[]) => void;
 
@@ -25,6 +25,19 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
   /** Connection handlers run since the object was constructed. */
   private connectionCount = 0;
 
+  /** Strict listeners, as tests should run: a socket.on outside onSocket throws. */
+  protected override serverSettings(): ServerSettings {
+    return { strictListeners: true };
+  }
+
+  /** Handshake check: `?refuse` refuses ("Forbidden"), `?refuse=why` with that message, `?slow-refuse` after a delay. */
+  protected override allowRequest(request: Request): boolean | string | Promise<boolean | string> {
+    const query = new URL(request.url).searchParams;
+    if (query.has("refuse")) return query.get("refuse") || false;
+    if (query.has("slow-refuse")) return new Promise((resolve) => setTimeout(() => resolve("not now"), 20));
+    return true;
+  }
+
   protected override setup(io: Server<ClientToServer, ServerToClient, SocketData>): void {
     // Connect middleware: refuse on request, with data for the client.
     io.use((socket, next) =>
@@ -44,6 +57,16 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
         ack(socket.data.count);
       });
     });
+
+    // A namespace written the socket.io way: under strictListeners, the registration throws at once.
+    io.of("/legacy").on("connection", (socket) => {
+      try {
+        socket.on("echo", (value, ack) => ack(value));
+      } catch (error) {
+        socket.emit("listener-refused", (error as Error).message);
+      }
+    });
+    io.of("/second").event("handshake", (socket, ack: Ack) => ack(socket.handshake));
 
     io.of("/")
       // Once per connection, never again after a wake.
@@ -87,6 +110,14 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
         ack({ id: socket.id, room: socket.room, rooms: [...socket.rooms], data: socket.data, auth: socket.handshake.auth }),
       )
       .event("claims", (socket, ack: Ack) => ack(socket.handshake.claims ?? null))
+      .event("handshake", (socket, ack: Ack) => ack(socket.handshake))
+      // What a handler receives for binary arguments, as socket.io on Node (Buffer).
+      .event("binary-kinds", (_socket, ...args: unknown[]) => {
+        const ack = args.pop() as Ack;
+        const kind = (value: unknown): unknown =>
+          Buffer.isBuffer(value) ? `Buffer(${[...(value as Uint8Array)].join(",")})` : value instanceof ArrayBuffer ? "ArrayBuffer" : typeof value === "object" && value !== null ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, kind(v)])) : typeof value;
+        ack(args.map(kind));
+      })
       .event("stats", (_socket, ack: Ack) => ack({ connections: this.connectionCount }))
       .event("throw", () => {
         throw new Error("handler failure on purpose");

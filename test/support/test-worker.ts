@@ -3,3 +3,4 @@ export * from "../../src/index";
 export { default } from "../../src/index";
 export { TestRoom } from "./test-room";
 export { ConformanceRoom, EngineEchoRoom } from "../../src/apps/conformance";
+export { SocketIOStyleRoom } from "./socketio-style-room";

@@ -71,6 +71,12 @@ export function testRoom(name: string): DurableObjectStub {
   return ns.get(ns.idFromName(name));
 }
 
+/** A stub of a room written the socket.io way (listeners in `connection`, not strict). */
+export function socketIOStyleRoom(name: string): DurableObjectStub {
+  const ns = (env as unknown as { SOCKETIO_STYLE_ROOMS: DurableObjectNamespace }).SOCKETIO_STYLE_ROOMS;
+  return ns.get(ns.idFromName(name));
+}
+
 /** A stub of a shipped relay room by name (what the Worker routes `room=name` to). */
 export function relayRoom(name: string): DurableObjectStub {
   const ns = (env as unknown as { ROOMS: DurableObjectNamespace }).ROOMS;
