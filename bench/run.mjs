@@ -280,7 +280,9 @@ function summarize(ns) {
   const targets = [];
   for (const n of ns) {
     for (const project of cells.filter((c) => c.n === n && c.subject.startsWith("project"))) {
-    for (const other of ["raw-do", "socket.io"]) {
+    // Recovery on is also set against recovery off (target: ≥ 0.9× the deliveries/s).
+    const bases = project.subject === "project" ? ["raw-do", "socket.io"] : ["project", "raw-do", "socket.io"];
+    for (const other of bases) {
       const base = cells.find((c) => c.n === n && c.subject === other);
       if (!base) continue;
       const ratio = {};

@@ -22,6 +22,13 @@ const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
 export const SUBJECTS = {
   project: { label: "project", kind: "wrangler", config: "wrangler.toml" },
+  // The same Worker with connection state recovery on (socket.io's default window): every broadcast is logged.
+  "project-recovery": {
+    label: "project + recovery",
+    kind: "wrangler",
+    config: "wrangler.toml",
+    vars: { CONNECTION_STATE_RECOVERY_MS: "120000" },
+  },
   "raw-do": { label: "raw DO", kind: "wrangler", config: join("bench", "raw-do", "wrangler.toml") },
   "socket.io": { label: "socket.io", kind: "node", script: join("bench", "socketio-server.mjs") },
 };
@@ -210,9 +217,10 @@ class Server {
  * @param {keyof SUBJECTS} name
  * @param {{ vars?: Record<string, string>, fileLimit?: number, timeoutMs?: number }} options
  */
-export async function startServer(name, { vars = {}, fileLimit: wantFiles = 65536, timeoutMs = 90_000 } = {}) {
+export async function startServer(name, { vars: extraVars = {}, fileLimit: wantFiles = 65536, timeoutMs = 90_000 } = {}) {
   const subject = SUBJECTS[name];
   if (!subject) throw new Error(`unknown subject ${name}`);
+  const vars = { ...subject.vars, ...extraVars };
   let server;
   if (subject.kind === "wrangler") {
     const port = await freePort();

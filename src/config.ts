@@ -1,3 +1,4 @@
+import { DEFAULT_RECOVERY, type ConnectionStateRecovery } from "./server/recovery";
 /** Bindings and vars the Worker and the room objects read (see wrangler.toml). */
 export interface Env {
   ROOMS: DurableObjectNamespace;
@@ -16,6 +17,8 @@ export interface Env {
   RELAY_EVENT_PREFIX?: string;
   /** "on" (default): the relay room serves the live room view (namespace "/_view", src/apps/room-view.ts). */
   ROOM_VIEW?: string;
+  /** Connection state recovery window in ms ("0": off); overrides the room's own setting. */
+  CONNECTION_STATE_RECOVERY_MS?: string;
   /** Secret: key of the REST API (`Authorization: Bearer <key>`). No key, no REST API. */
   API_KEY?: string;
   /** Secret: a second accepted key, for rotating API_KEY without downtime. */
@@ -54,10 +57,11 @@ export interface EngineSettings {
   /** Browser origins allowed; `"*"` (default) allows any. */
   cors?: { origin?: "*" | string | readonly string[] };
   /**
-   * Accepted and kept (`this.options.connectionStateRecovery`) with socket.io's
-   * defaults filled in; recovering a session is not implemented yet.
+   * socket.io's connection state recovery (`{}`: its defaults, a 2-minute
+   * window); kept in the room's SQLite storage. The var
+   * CONNECTION_STATE_RECOVERY_MS, when set, overrides the window ("0": off).
    */
-  connectionStateRecovery?: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean };
+  connectionStateRecovery?: Partial<ConnectionStateRecovery>;
   /**
    * socket.io's callback form of the handshake check (the room's `allowRequest`
    * method calls it): `callback(null, true)` accepts, `callback(message, false)`
@@ -81,7 +85,7 @@ export interface ServerOptions {
   corsOrigins: "*" | string[];
   defaultRoom: string;
   /** null when the room did not ask for it. */
-  connectionStateRecovery: { maxDisconnectionDuration: number; skipMiddlewares: boolean } | null;
+  connectionStateRecovery: ConnectionStateRecovery | null;
   strictListeners: boolean;
 }
 
@@ -123,7 +127,6 @@ function codeOrigins(origin: "*" | string | readonly string[] | undefined): "*" 
  */
 export function readServerOptions(env: Env, settings: EngineSettings = {}): ServerOptions {
   const int = (name: string) => (raw: string) => positiveInt(raw, 0, name);
-  const recovery = settings.connectionStateRecovery;
   return {
     pingInterval: pick("PING_INTERVAL", env.PING_INTERVAL, int("PING_INTERVAL"), settings.pingInterval, 25_000),
     pingTimeout: pick("PING_TIMEOUT", env.PING_TIMEOUT, int("PING_TIMEOUT"), settings.pingTimeout, 20_000),
@@ -133,10 +136,20 @@ export function readServerOptions(env: Env, settings: EngineSettings = {}): Serv
     hibernation: (env.HIBERNATION ?? "on") !== "off",
     corsOrigins: pick("CORS_ORIGINS", env.CORS_ORIGINS, origins, codeOrigins(settings.cors?.origin), "*"),
     defaultRoom: env.DEFAULT_ROOM || "lobby",
-    // socket.io's defaults for `connectionStateRecovery: {}`.
-    connectionStateRecovery: recovery
-      ? { maxDisconnectionDuration: recovery.maxDisconnectionDuration ?? 120_000, skipMiddlewares: recovery.skipMiddlewares ?? true }
-      : null,
+    connectionStateRecovery: recoveryOptions(env.CONNECTION_STATE_RECOVERY_MS, settings.connectionStateRecovery),
     strictListeners: pick("STRICT_LISTENERS", env.STRICT_LISTENERS, (raw) => raw === "on", settings.strictListeners, false),
   };
+}
+
+/**
+ * Recovery in force: CONNECTION_STATE_RECOVERY_MS when set ("0": off; else the
+ * window, ms), else the room's own setting with socket.io's defaults; null: off.
+ */
+function recoveryOptions(raw: string | undefined, inCode: Partial<ConnectionStateRecovery> | undefined): ConnectionStateRecovery | null {
+  if (raw !== undefined && raw.trim() !== "") {
+    const ms = Number(raw);
+    if (!Number.isInteger(ms) || ms < 0) throw new Error(`CONNECTION_STATE_RECOVERY_MS must be 0 or a number of milliseconds, got "${raw}"`);
+    return ms === 0 ? null : { ...DEFAULT_RECOVERY, ...inCode, maxDisconnectionDuration: ms };
+  }
+  return inCode === undefined ? null : { ...DEFAULT_RECOVERY, ...inCode };
 }

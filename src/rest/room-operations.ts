@@ -29,7 +29,8 @@ export function emitAll(io: Server, log: IdempotencyLog, commands: readonly Emit
         };
       }
     }
-    const target = select(io, command);
+    // Nobody connected: still logged when recovery is on, for the sockets that will come back.
+    const target = select(io, command) ?? select(io, command, io.unconnected(command.namespace));
     // Volatile, as in socket.io: skipped for sockets that cannot take it now (a polling client between requests).
     const operator = command.volatile ? target?.volatile : target;
     const sockets = operator ? operator.emit(command.event, ...command.args) : 0;
@@ -87,8 +88,7 @@ export function disconnectSockets(io: Server, selector: SocketSelector, close: b
 }
 
 /** The selected sockets, or null when nobody ever connected to the namespace (which is not created). */
-function select(io: Server, selector: SocketSelector): BroadcastOperator | null {
-  const nsp = io.existing(selector.namespace);
+function select(io: Server, selector: SocketSelector, nsp = io.existing(selector.namespace)): BroadcastOperator | null {
   if (nsp === undefined) return null;
   const target = nsp.except(selector.except);
   return selector.rooms.length > 0 ? target.to(selector.rooms) : target;

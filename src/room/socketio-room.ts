@@ -22,6 +22,8 @@ import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescrip
 import { IdempotencyLog } from "../rest/idempotency";
 import * as rest from "../rest/room-operations";
 import { EngineRoom } from "./engine-room";
+import { SqlRecoveryStore } from "../recovery/sql-store";
+import type { RestoredSession } from "../server/recovery";
 import { newSocketId, ROOM_HEADER } from "./ids";
 import { remoteRoom } from "./remote-room";
 import { logRoomEvent } from "./room-log";
@@ -115,6 +117,8 @@ export abstract class SocketIORoom<
   readonly #jwt: AuthConfig | null;
   /** Webhooks upstream (WEBHOOK_* vars), or null when off. */
   readonly #webhooks: WebhookClient | null;
+  /** Connection state recovery (settings in code, CONNECTION_STATE_RECOVERY_MS overrides), or null when off. */
+  readonly #recovery: SqlRecoveryStore | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -122,8 +126,12 @@ export abstract class SocketIORoom<
     this.#webhooks = WebhookClient.fromEnv(env, undefined, { waitUntil: (promise) => ctx.waitUntil(promise) });
     // strictListeners as resolved with its var (STRICT_LISTENERS).
     const settings = { ...this.settings, strictListeners: this.options.strictListeners };
-    this.io = new Server<ListenEvents, EmitEvents, SocketData>(settings, (room) =>
-      remoteRoom(this.env.ROOMS, room),
+    const recovery = this.options.connectionStateRecovery;
+    this.#recovery = recovery === null ? null : new SqlRecoveryStore(ctx.storage.sql, recovery);
+    this.io = new Server<ListenEvents, EmitEvents, SocketData>(
+      settings,
+      (room) => remoteRoom(this.env.ROOMS, room),
+      this.#recovery,
     );
     const webhooks = this.#webhooks;
     if (webhooks?.wants("disconnect")) {
@@ -232,11 +240,13 @@ export abstract class SocketIORoom<
     this.#connections.delete(session.sid);
     connection.decoder.destroy();
     for (const socket of [...connection.sockets.values()]) socket.nsp.removeSocket(socket, DISCONNECT_REASONS[reason]);
+    // A room left with only disconnected sessions still prunes them when their window ends.
+    if (this.#recovery !== null) void this.setAlarm(Date.now() + this.#recovery.settings.maxDisconnectionDuration);
   }
 
-  /** Closes connections that joined no namespace within connectTimeout. */
+  /** Closes connections that joined no namespace within connectTimeout; prunes the recovery log. */
   protected override onEngineTick(now: number): number | null {
-    let next: number | null = null;
+    let next = this.#recovery?.prune(this.sessions.size > 0) ?? null;
     for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;
       const deadline = connection.session.createdAt + this.options.connectTimeout;
@@ -304,7 +314,7 @@ export abstract class SocketIORoom<
   private async connectNamespace(connection: SessionConnection, name: string, auth: unknown): Promise<void> {
     const existing = connection.sockets.get(name);
     if (existing) {
-      existing.send(connectPacket(name, existing.id));
+      existing.send(connectPacket(name, existing.id, existing.pid));
       return;
     }
     if (connection.connecting.has(name)) return;
@@ -314,19 +324,25 @@ export abstract class SocketIORoom<
       this.connectRefused(connection, name, "Invalid namespace");
       return;
     }
+    const handshakeAuth = (auth ?? {}) as Record<string, unknown>;
+    const restored = this.restoreSession(name, handshakeAuth);
     const record: SocketRecord = {
-      id: newSocketId(),
-      rooms: [],
-      data: {}, // as socket.io: an empty object to fill in
-      auth: (auth ?? {}) as Record<string, unknown>,
+      id: restored?.sid ?? newSocketId(),
+      rooms: restored?.rooms.filter((room) => room !== restored.sid) ?? [],
+      data: restored ? restored.data : {}, // as socket.io: an empty object to fill in
+      auth: handshakeAuth,
       connectedAt: Date.now(),
+      pid: restored?.pid ?? (this.#recovery !== null ? newSocketId() : undefined),
     };
     const socket = new Socket<ListenEvents, EmitEvents, SocketData>(nsp, connection, record);
+    socket.recovered = restored !== null;
+    const skipMiddlewares = restored !== null && this.#recovery!.settings.skipMiddlewares;
     connection.connecting.add(name);
     nsp.connecting++;
     let refusal: Error | null;
     try {
-      refusal = await this.authorize(socket).then(() => nsp.authorize(socket), (error) => toError(error));
+      // The room's own authorize() (JWT) always runs; socket.io's skipMiddlewares skips the namespace's middlewares.
+      refusal = await this.authorize(socket).then(() => (skipMiddlewares ? null : nsp.authorize(socket)), (error) => toError(error));
     } finally {
       connection.connecting.delete(name);
       nsp.connecting--;
@@ -355,10 +371,19 @@ export abstract class SocketIORoom<
     }
     connection.sockets.set(name, socket);
     nsp.addSocket(socket);
-    socket.send(connectPacket(name, socket.id));
+    socket.send(connectPacket(name, socket.id, record.pid));
+    // What the client missed, in order, before anything new (each packet still carries its offset). Read
+    // now, not when the session was taken: packets logged while middlewares ran are in it too.
+    if (restored !== null) for (const message of restored.missedPackets()) connection.send(message);
     this.socketConnected(socket);
     nsp.runConnection(socket);
     if (this.#webhooks?.wants("connect")) void this.#webhooks.send(connectWebhook(this.webhookSocket(socket)));
+  }
+
+  /** A disconnected socket's state, when the CONNECT auth asks for it and it can be honoured. */
+  private restoreSession(nsp: string, auth: Record<string, unknown>): RestoredSession | null {
+    if (this.#recovery === null || typeof auth.pid !== "string" || typeof auth.offset !== "string") return null;
+    return this.#recovery.restoreSession(auth.pid, auth.offset, nsp);
   }
 
   private webhookSocket(socket: Socket<any, any, any>): WebhookSocket {

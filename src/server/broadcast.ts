@@ -65,9 +65,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       args = args.slice(0, -1);
     }
     const id = ack ? this.nsp.nextAckId() : undefined;
-    const message = new EncodedMessage(encode(eventPacket(this.nsp.name, event, args, id)));
-    const recipients: AnySocket[] | null = ack ? [] : null;
     const volatile = this.flags.volatile === true;
+    const nsp = this.nsp.name;
+    // Recoverable namespaces log the packet once, its offset as last argument (not with acks, not volatile: as socket.io).
+    const recovery = ack || volatile ? null : this.nsp.recovery;
+    const message = recovery
+      ? recovery.log(nsp, this.rooms, this.exceptRooms, (offset) => encode(eventPacket(nsp, event, [...args, offset])))
+      : new EncodedMessage(encode(eventPacket(nsp, event, args, id)));
+    const recipients: AnySocket[] | null = ack ? [] : null;
     let count = 0;
     this.forEachSocket((socket) => {
       if (volatile && !socket.connection.writable) return;

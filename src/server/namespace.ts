@@ -1,5 +1,6 @@
 import { BroadcastOperator } from "./broadcast";
 import { NamespaceHandlers, runConnectMiddlewares } from "./handlers";
+import { RECOVERABLE_REASONS, type RecoveryStore } from "./recovery";
 import type { Socket } from "./socket";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { DisconnectReason } from "./types";
@@ -43,6 +44,8 @@ export class Namespace<
 > extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
   readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
   readonly adapter = new RoomIndex();
+  /** Connection state recovery of this namespace (null: off). */
+  recovery: RecoveryStore | null = null;
   /** A socket listener registered outside `onSocket` throws (ServerSettings.strictListeners). */
   strictListeners = false;
   /** CONNECTs going through middlewares: the namespace must not be released under them. */
@@ -125,6 +128,9 @@ export class Namespace<
   /** Unindexes a socket, forgets it in the connection's state and runs the disconnect handlers. */
   removeSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>, reason: DisconnectReason): void {
     if (!this.sockets.delete(socket.id)) return;
+    if (this.recovery !== null && socket.pid !== undefined && RECOVERABLE_REASONS.has(reason)) {
+      this.recovery.saveSession({ pid: socket.pid, sid: socket.id, nsp: this.name, rooms: [...socket.rooms], data: socket.data });
+    }
     for (const room of socket.rooms) this.adapter.remove(room, socket);
     socket.markDisconnected();
     socket.connection.detach(socket, reason);

@@ -1,6 +1,7 @@
 import { BroadcastOperator } from "./broadcast";
 import { NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } from "./handlers";
 import { Namespace } from "./namespace";
+import type { RecoveryStore } from "./recovery";
 import type { Socket } from "./socket";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { EngineSettings } from "../config";
@@ -49,6 +50,8 @@ export class Server<
     private readonly remote: (room: string) => RemoteRoom = () => {
       throw new Error("Cross-room emits need a room object");
     },
+    /** Where recoverable namespaces log packets and keep disconnected sockets; null: recovery off. */
+    readonly recovery: RecoveryStore | null = null,
   ) {
     // The main namespace always exists, as in socket.io.
     this.declared.add("/");
@@ -137,6 +140,18 @@ export class Server<
     return this.namespaces.get(normalize(name));
   }
 
+  /**
+   * Where a packet for a namespace nobody is connected to goes: with recovery
+   * on, an empty namespace that is not kept (the packet is logged for sockets
+   * that come back); otherwise nowhere.
+   */
+  unconnected(name: string): Namespace<ListenEvents, EmitEvents, SocketData> | undefined {
+    if (this.recovery === null) return undefined;
+    const nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(normalize(name));
+    nsp.recovery = this.recovery;
+    return nsp;
+  }
+
   /** Forgets an undeclared namespace nobody is connected to, so dynamic names cannot pile up. */
   releaseIfUnused(name: string): void {
     const nsp = this.namespaces.get(name);
@@ -164,6 +179,7 @@ export class Server<
         return matched.handlers;
       };
       nsp = new Namespace<ListenEvents, EmitEvents, SocketData>(name, inherited, () => this.releaseIfUnused(name));
+      nsp.recovery = this.recovery;
       nsp.strictListeners = this.settings.strictListeners === true;
       this.namespaces.set(name, nsp);
     }

@@ -16,6 +16,7 @@ import type { Connection, DisconnectReason, Handshake, SocketRecord } from "./ty
 import { parseQuery, type ParsedQuery } from "./handshake";
 
 type Listener = (...args: any[]) => unknown;
+const NO_ROOMS: ReadonlySet<string> = new Set();
 type AckCallback = (...args: unknown[]) => void;
 /** A packet middleware sees `[event, ...args]`; `next(error)` drops the packet. */
 export type PacketMiddleware = (packet: [string, ...unknown[]], next: (error?: Error) => void) => unknown;
@@ -40,6 +41,8 @@ export class Socket<
   readonly id: string;
   readonly rooms: Set<string>;
   connected = false;
+  /** Whether this socket came back through connection state recovery (same id, rooms, data; missed events replayed). */
+  recovered = false;
   private readonly pendingAcks = new Map<number, AckCallback>();
   private readonly listeners = new Map<string, Listener[]>();
   private readonly anyListeners: Listener[] = [];
@@ -84,6 +87,11 @@ export class Socket<
   setVerifiedAuth(auth: Record<string, unknown>, claims?: Record<string, unknown>): void {
     this.record.auth = auth;
     if (claims !== undefined) this.record.claims = claims;
+  }
+
+  /** Private session id (connection state recovery): never sent to anyone but this socket's client. */
+  get pid(): string | undefined {
+    return this.record.pid;
   }
 
   /** The room object (top-level room) this socket is in. */
@@ -376,7 +384,11 @@ export class Socket<
       id = this.nsp.nextAckId();
       this.expectAck(id, withTimeout(this, id, flags.timeout, last as AckCallback));
     }
-    this.send(eventPacket(this.nsp.name, event, args, id));
+    const recovery = id === undefined && !flags.volatile ? this.nsp.recovery : null;
+    if (recovery === null) return this.send(eventPacket(this.nsp.name, event, args, id));
+    // Logged as a broadcast to the socket's own room, so that it is replayed if the client misses it (as socket.io).
+    const nsp = this.nsp.name;
+    this.connection.send(recovery.log(nsp, new Set([this.id]), NO_ROOMS, (offset) => encode(eventPacket(nsp, event, [...args, offset]))));
   }
 
   private timeoutAck(flags: BroadcastFlags, event: string, args: unknown[]): Promise<any> {

@@ -13,6 +13,8 @@ export interface SocketRecord {
   /** Verified JWT claims, when the room checks tokens. */
   claims?: Record<string, unknown>;
   connectedAt: number;
+  /** Private session id, with connection state recovery: what the client proves it is this socket with. */
+  pid?: string;
   /** Listeners were registered outside `onSocket`: they do not come back after a wake (see Socket.on). */
   unrebuiltListeners?: true;
 }

@@ -36,8 +36,9 @@ export function ackPacket(nsp: string, id: number, args: readonly unknown[]): Pa
   return { type: PacketType.ACK, nsp, id, data: [...args] };
 }
 
-export function connectPacket(nsp: string, socketId: string): Packet {
-  return { type: PacketType.CONNECT, nsp, data: { sid: socketId } };
+/** The CONNECT reply; with connection state recovery it carries the private session id too. */
+export function connectPacket(nsp: string, socketId: string, pid?: string): Packet {
+  return { type: PacketType.CONNECT, nsp, data: pid === undefined ? { sid: socketId } : { sid: socketId, pid } };
 }
 
 export function connectErrorPacket(nsp: string, message: string, data?: unknown): Packet {

@@ -72,7 +72,8 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
       // Once per connection, never again after a wake.
       .on("connection", (socket) => {
         this.connectionCount++;
-        socket.data = {};
+        // A socket back through connection state recovery keeps its data (socket.recovered, as in socket.io).
+        if (!socket.recovered) socket.data = {};
         socket.emit("welcome", socket.id);
       })
       // Server → client ack: the server asks, the client's answer goes back as the ack.
