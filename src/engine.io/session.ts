@@ -195,6 +195,47 @@ export class EngineSession<S = unknown> {
     return encodePollingPayload(records);
   }
 
+  // --- upgrade -------------------------------------------------------------
+
+  /** A GET that arrived during an upgrade and waits for it to settle (see waitForUpgrade). */
+  pollHeld = false;
+  private upgradeWaiters: (() => void)[] = [];
+
+  /**
+   * Resolves when the upgrade completes or is given up, or after `ms`. A GET sent
+   * just after the client's "5" can overtake it on the way to the object: held
+   * briefly, it is answered as the spec says once the upgrade is complete.
+   */
+  waitForUpgrade(ms: number): Promise<void> {
+    if (this.upgradingSocket === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.upgradeWaiters.push(done);
+    });
+  }
+
+  /** The probe is answered: a GET pending or held since before it was sent before the client's "5", and ends now. */
+  probeAnswered(): void {
+    this.endPoll(NOOP);
+    this.settleUpgrade();
+  }
+
+  /** The probing WebSocket is gone or misbehaved: the session stays on polling. */
+  abandonUpgrade(): void {
+    this.upgradingSocket = null;
+    this.settleUpgrade();
+  }
+
+  private settleUpgrade(): void {
+    const waiters = this.upgradeWaiters;
+    this.upgradeWaiters = [];
+    for (const done of waiters) done();
+  }
+
   /** Completes an upgrade: the WebSocket becomes the transport and gets what polling had queued. */
   completeUpgrade(ws: WebSocket): void {
     this.endPoll(NOOP);
@@ -203,6 +244,7 @@ export class EngineSession<S = unknown> {
     this.transport = "websocket";
     this.webSocket = ws;
     this.upgradingSocket = null;
+    this.settleUpgrade();
     const queued = this.outbox;
     this.outbox = [];
     for (const item of queued) {
@@ -216,6 +258,7 @@ export class EngineSession<S = unknown> {
   close(reason: CloseReason, byClient: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.settleUpgrade();
     // A polling client that asked to close gets a noop; one the server closes gets a close packet.
     this.endPoll(byClient ? NOOP : CLOSE);
     for (const ws of [this.webSocket, this.upgradingSocket]) {

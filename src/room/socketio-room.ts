@@ -210,7 +210,10 @@ export abstract class SocketIORoom<
   }
 
   /** Closes connections that joined no namespace within connectTimeout. */
-  protected override onEngineTick(now: number): number | null {
+  protected override onEngineTick(now: number, youngestWebSocket: number): number | null {
+    // A WebSocket whose connect deadline may have come since the last alarm: look at the sessions.
+    // An idle room of older connections is not rebuilt for this.
+    if (now - youngestWebSocket <= this.options.connectTimeout + 2 * this.options.pingInterval) this.restoreSessions();
     let next: number | null = null;
     for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;
