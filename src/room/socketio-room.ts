@@ -50,15 +50,31 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
 
 /** An Engine.IO session seen from Socket.IO: its packet decoder and its sockets. */
 class SessionConnection implements Connection {
-  readonly decoder: Decoder = createDecoder();
   readonly sockets = new Map<string, Socket<any, any, any>>();
   /** Namespaces whose CONNECT is going through middlewares. */
   readonly connecting = new Set<string>();
+  /** Created on the connection's first message after a start or a wake: most idle connections never need one. */
+  #decoder: Decoder | null = null;
 
   constructor(
     readonly session: EngineSession<ConnectionState>,
     private readonly closeSession: () => void,
+    private readonly onPacket: (connection: SessionConnection, packet: Packet) => void,
   ) {}
+
+  get decoder(): Decoder {
+    if (this.#decoder === null) {
+      this.#decoder = createDecoder();
+      this.#decoder.on("decoded", (packet: Packet) => this.onPacket(this, packet));
+    }
+    return this.#decoder;
+  }
+
+  /** Drops a half-received binary packet, if any. */
+  destroyDecoder(): void {
+    this.#decoder?.destroy();
+    this.#decoder = null;
+  }
 
   get sid(): string {
     return this.session.sid;
@@ -205,7 +221,7 @@ export abstract class SocketIORoom<
     const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
     this.#connections.delete(session.sid);
-    connection.decoder.destroy();
+    connection.destroyDecoder();
     for (const socket of [...connection.sockets.values()]) socket.nsp.removeSocket(socket, DISCONNECT_REASONS[reason]);
   }
 
@@ -227,8 +243,11 @@ export abstract class SocketIORoom<
   // --- Socket.IO packets ---------------------------------------------------
 
   private attachConnection(session: EngineSession<ConnectionState>): SessionConnection {
-    const connection = new SessionConnection(session, () => this.closeSession(session, "server close"));
-    connection.decoder.on("decoded", (packet: Packet) => this.onPacket(connection, packet));
+    const connection = new SessionConnection(
+      session,
+      () => this.closeSession(session, "server close"),
+      (from, packet) => this.onPacket(from, packet),
+    );
     this.#connections.set(session.sid, connection);
     return connection;
   }

@@ -39,10 +39,11 @@ export class Socket<
   readonly id: string;
   readonly rooms: Set<string>;
   connected = false;
-  private readonly pendingAcks = new Map<number, AckCallback>();
-  private readonly listeners = new Map<string, Listener[]>();
-  private readonly anyListeners: Listener[] = [];
-  private readonly middlewares: PacketMiddleware[] = [];
+  // Created on first use: most sockets of a big room never wait for an ack or get listeners of their own.
+  private pendingAcks: Map<number, AckCallback> | null = null;
+  private listeners: Map<string, Listener[]> | null = null;
+  private anyListeners: Listener[] | null = null;
+  private middlewares: PacketMiddleware[] | null = null;
   private listenersReady = false;
   /** JSON of `data` as last persisted, to persist only changes. */
   private savedData: string | undefined;
@@ -111,6 +112,7 @@ export class Socket<
         ? SocketReservedEvents[Ev]
         : never,
   ): this {
+    this.listeners ??= new Map();
     const list = this.listeners.get(event);
     if (list) list.push(listener as Listener);
     else this.listeners.set(event, [listener as Listener]);
@@ -126,19 +128,20 @@ export class Socket<
   }
 
   off<Ev extends EventNames<ListenEvents>>(event: Ev, listener?: ListenEvents[Ev]): this {
+    if (this.listeners === null) return this;
     if (!listener) this.listeners.delete(event);
     else this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener));
     return this;
   }
 
   onAny(listener: (event: string, ...args: any[]) => unknown): this {
-    this.anyListeners.push(listener);
+    (this.anyListeners ??= []).push(listener);
     return this;
   }
 
   /** Registers a packet middleware (socket.io's `socket.use`). */
   use(middleware: PacketMiddleware): this {
-    this.middlewares.push(middleware);
+    (this.middlewares ??= []).push(middleware);
     return this;
   }
 
@@ -249,7 +252,7 @@ export class Socket<
   /** A client event: packet middlewares, then `onAny` listeners, then the event's listeners. */
   dispatch(event: string, args: unknown[]): void {
     this.ensureListeners();
-    if (this.middlewares.length === 0) return this.runListeners(event, args);
+    if (this.middlewares === null) return this.runListeners(event, args);
     runPacketMiddlewares(this.middlewares, [event, ...args], (error) => {
       if (error) this.fireLocal("error", [error]);
       else this.runListeners(event, args);
@@ -259,8 +262,9 @@ export class Socket<
   private runListeners(event: string, args: unknown[]): void {
     const settled = () => this.saveDataIfChanged();
     this.nsp.runEvent(this, event, args, settled);
-    for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
-    for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args), settled);
+    if (this.anyListeners !== null) for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
+    const listeners = this.listeners?.get(event);
+    if (listeners !== undefined) for (const listener of listeners) guard(() => listener(...args), settled);
   }
 
   /** Returns the function a handler calls to acknowledge the client's event (once). */
@@ -275,29 +279,30 @@ export class Socket<
 
   /** Waits for the client's acknowledgement of packet `id`. */
   expectAck(id: number, callback: AckCallback): void {
-    this.pendingAcks.set(id, callback);
+    (this.pendingAcks ??= new Map()).set(id, callback);
   }
 
   forgetAck(id: number): void {
-    this.pendingAcks.delete(id);
+    this.pendingAcks?.delete(id);
   }
 
   receiveAck(id: number, args: unknown[]): void {
-    const callback = this.pendingAcks.get(id);
+    const callback = this.pendingAcks?.get(id);
     if (callback === undefined) return; // Unknown, timed out, or lost to hibernation.
-    this.pendingAcks.delete(id);
+    this.pendingAcks!.delete(id);
     guard(() => callback(...args));
   }
 
   /** Runs the socket's own listeners of a reserved event ("disconnect", "error"). */
   fireLocal(event: string, args: unknown[]): void {
     this.ensureListeners();
-    for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args));
+    const listeners = this.listeners?.get(event);
+    if (listeners !== undefined) for (const listener of listeners) guard(() => listener(...args));
   }
 
   markDisconnected(): void {
     this.connected = false;
-    this.pendingAcks.clear();
+    this.pendingAcks = null;
   }
 
   /** After a handler: saves `data` if it changed; a change too large for the attachment is undone. */

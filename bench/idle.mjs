@@ -1,0 +1,150 @@
+/**
+ * The bench's idle-room phases (`--phases=idle,wake`):
+ *   idle  what one ping round of a hibernating room costs: runtime CPU per round,
+ *         wakes per round, and how long a round takes to reach every client;
+ *   wake  how much later the first message after hibernation reaches the last of
+ *         N receivers than a message in an awake room (same room, same clients).
+ * Both start their own server with heartbeat settings of their own (passed as vars).
+ */
+import { performance } from "node:perf_hooks";
+import { LoadRoom } from "./load.mjs";
+import { sleep, startServer } from "./servers.mjs";
+
+/** The runtime hibernates an object after about 10 s without events (wrangler dev). */
+const HIBERNATE_AFTER_MS = 10_000;
+
+/** Opt-in counters (BENCH_STATS=on), or null when the server has none. */
+async function readStats(server) {
+  try {
+    const response = await fetch(`${server.url}/__bench/stats`);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Groups ping receipt times into rounds (a gap of more than a quarter interval starts a new one). */
+function rounds(times, intervalMs) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const out = [];
+  for (const t of sorted) {
+    const last = out.at(-1);
+    if (last && t - last.end < intervalMs / 4) {
+      last.end = t;
+      last.pings++;
+    } else out.push({ start: t, end: t, pings: 1 });
+  }
+  return out;
+}
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * An idle room of N sockets with a ping interval longer than the runtime's
+ * hibernation timeout, so every round is a wake. After every client has had its
+ * first ping (two intervals), `roundsToMeasure` rounds are measured: runtime CPU
+ * over them divided by the rounds seen, and each round's spread (first to last
+ * client's ping).
+ */
+export async function measureIdleRounds(n, { intervalMs, roundsToMeasure, payloadBytes, connect }) {
+  const figure = { n, intervalMs };
+  let server = null;
+  let room = null;
+  try {
+    server = await startServer("project", {
+      vars: { PING_INTERVAL: String(intervalMs), PING_TIMEOUT: String(Math.round(intervalMs * 0.8)), BENCH_STATS: "on" },
+    });
+    room = new LoadRoom(server.wsUrl, "idle-rounds", { payloadBytes, maxMessages: 2 });
+    figure.connectMs = await room.connect(n, connect);
+    // Every client's first ping is its own (pingInterval after its handshake); then they share the rounds.
+    await sleep(2 * intervalMs + 1_000);
+    const pingTimes = [];
+    room.onPing = (t) => pingTimes.push(t);
+    const s0 = await readStats(server);
+    const cpu0 = server.cpu();
+    const t0 = performance.now();
+    await sleep(roundsToMeasure * intervalMs);
+    const cpu1 = server.cpu();
+    const s1 = await readStats(server);
+    figure.idleSeconds = (performance.now() - t0) / 1000;
+    room.onPing = null;
+    const seen = rounds(pingTimes, intervalMs);
+    figure.rounds = seen.length;
+    figure.pingsPerRound = median(seen.map((r) => r.pings));
+    figure.roundSpreadMs = median(seen.map((r) => r.end - r.start));
+    figure.runtimeCpuMsPerRound = seen.length ? ((cpu1.runtime - cpu0.runtime) * 1000) / seen.length : NaN;
+    figure.proxyCpuMsPerRound = seen.length ? ((cpu1.proxy - cpu0.proxy) * 1000) / seen.length : NaN;
+    figure.runtimeCpuMsPerRoundPer1k = (figure.runtimeCpuMsPerRound * 1000) / (n + 1);
+    if (s0 && s1) {
+      figure.wakes = s1.constructed - s0.constructed;
+      figure.alarms = s1.alarms - s0.alarms;
+      figure.pongsInJs = s1.pongsInJs - s0.pongsInJs;
+    }
+    figure.verify = room.verify();
+    figure.ok = figure.verify.ok && seen.length > 0 && figure.pingsPerRound === n + 1;
+  } catch (error) {
+    figure.error = String(error?.message ?? error).split("\n")[0];
+    figure.ok = false;
+  } finally {
+    if (room) await room.close();
+    if (server) await server.stop();
+  }
+  return figure;
+}
+
+/**
+ * The same room awake and hibernated: `cycles` times, a few messages while the
+ * room is awake, then an idle pause past the hibernation timeout and one more
+ * message. Each figure is the time from sending to the last of N receivers.
+ * The project gets a ping interval longer than the phase, so no round wakes it.
+ */
+export async function measureWake(subject, n, { cycles, payloadBytes, connect }) {
+  const figure = { subject, n, cycles };
+  let server = null;
+  let room = null;
+  try {
+    server = await startServer(subject, { vars: subject === "project" ? { PING_INTERVAL: "600000", PING_TIMEOUT: "500000", BENCH_STATS: "on" } : {} });
+    room = new LoadRoom(server.wsUrl, "wake", { payloadBytes, maxMessages: cycles * 6 + 2 });
+    figure.connectMs = await room.connect(n, connect);
+    const deliver = async () => {
+      const t0 = performance.now();
+      const target = room.completed + 1;
+      room.send(t0);
+      if (!(await room.waitCompleted(target, 30_000))) throw new Error("a message did not reach every receiver");
+      return performance.now() - t0;
+    };
+    const awake = [];
+    const hibernated = [];
+    let wakes = 0;
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      for (let i = 0; i < 5; i++) {
+        awake.push(await deliver());
+        await sleep(200);
+      }
+      await sleep(HIBERNATE_AFTER_MS + 5_000);
+      const before = await readStats(server);
+      hibernated.push(await deliver());
+      const after = await readStats(server);
+      if (before && after) wakes += after.constructed - before.constructed;
+    }
+    figure.awakeMs = median(awake);
+    figure.hibernatedMs = median(hibernated);
+    figure.extraMs = figure.hibernatedMs - figure.awakeMs;
+    figure.samples = { awake, hibernated };
+    if (subject === "project") figure.wokeFromHibernation = wakes;
+    figure.verify = room.verify();
+    figure.ok = figure.verify.ok;
+  } catch (error) {
+    figure.error = String(error?.message ?? error).split("\n")[0];
+    figure.ok = false;
+  } finally {
+    if (room) await room.close();
+    if (server) await server.stop();
+  }
+  return figure;
+}
