@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { LoadRoom } from "./load.mjs";
 import { measureIdleRounds, measureWake } from "./idle.mjs";
+import { measurePolling } from "./polling.mjs";
 import { Profiler } from "./profile.mjs";
 import { fileLimit } from "./proc.mjs";
 import { buildWorkers, killAllSync, removeBuilds, ROOT, startServer, stopAll, sleep, SUBJECTS } from "./servers.mjs";
@@ -40,12 +41,15 @@ const SETTINGS = {
   FD_PER_CONNECTION: ["4", "open files per WebSocket in wrangler dev's proxy (caps N under the fd limit)"],
   OUT: ["BENCHMARKS.md", "file whose generated section is rewritten (empty: none)"],
   FROM: ["", "path of a saved .bench/results-*.json: print its tables (and rewrite --out) with this version's summary, run nothing"],
-  PHASES: ["fanout,hibernation", "phases to run: fanout (throughput, latency, memory per N), memory (memory per N alone), hibernation, idle (CPU per idle ping round), wake (first message after hibernation vs awake)"],
+  PHASES: ["fanout,hibernation", "phases to run: fanout (throughput, latency, memory per N), memory (memory per N alone), hibernation, idle (CPU per idle ping round), wake (first message after hibernation vs awake), polling (long-polling latency)"],
   IDLE_N: ["1000,4000", "idle phase: sockets in the idle room, comma-separated"],
   IDLE_INTERVAL_S: ["15", "idle phase: ping interval, seconds (longer than the ~10 s after which an idle object hibernates)"],
   IDLE_ROUNDS: ["4", "idle phase: rounds measured (after two intervals for every first ping)"],
   WAKE_N: ["1000,4000", "wake phase: receivers, comma-separated"],
   WAKE_CYCLES: ["3", "wake phase: awake/hibernated cycles per subject and N (figures are medians)"],
+  POLLING_CLIENTS: ["3", "polling phase: clients in the room (one sender, the others receive)"],
+  POLLING_RATE: ["20", "polling phase: messages per second"],
+  POLLING_S: ["10", "polling phase: sending time, seconds"],
   PROFILE: ["off", "on: CPU-profile the Worker of wrangler subjects during the throughput phase (.bench/profile-*); BENCHMARKS.md is then left alone"],
 };
 
@@ -56,6 +60,7 @@ let hibernation = null;
 /** Figures of the idle and wake phases (bench/idle.mjs). */
 const idle = [];
 const wake = [];
+const polling = [];
 
 
 async function main() {
@@ -98,6 +103,21 @@ async function main() {
       log(`idle: ${JSON.stringify(figure)}`);
     }
   }
+  if (config.PHASES.includes("polling")) {
+    for (let run = 1; run <= config.RUNS; run++) {
+      for (const subject of config.SUBJECTS) {
+        log(`polling: ${subject}, ${config.POLLING_CLIENTS} clients, ${config.POLLING_RATE} messages/s for ${config.POLLING_S} s, run ${run}`);
+        const figure = await measurePolling(subject, {
+          clients: config.POLLING_CLIENTS,
+          rate: config.POLLING_RATE,
+          seconds: config.POLLING_S,
+          payloadBytes: config.PAYLOAD,
+        });
+        polling.push({ ...figure, run });
+        log(`polling: ${JSON.stringify(figure)}`);
+      }
+    }
+  }
   if (config.PHASES.includes("wake")) {
     for (const n of config.WAKE_N) {
       for (const subject of config.SUBJECTS.filter((s) => SUBJECTS[s].kind === "wrangler")) {
@@ -112,12 +132,12 @@ async function main() {
   removeBuilds();
   machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(" ");
   const summary = summarize(ns);
-  const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation, idle, wake };
+  const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation, idle, wake, polling };
   console.log("\n" + textReport(report));
   saveJson(report);
   if (config.OUT) writeMarkdown(join(ROOT, config.OUT), report);
   const failed =
-    results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0) + [...idle, ...wake].filter((f) => !f.ok).length;
+    results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0) + [...idle, ...wake, ...polling].filter((f) => !f.ok).length;
   if (failed) console.error(`${failed} measurement(s) failed or lost/duplicated/reordered messages: see above`);
   return failed ? 1 : 0;
 }
@@ -130,6 +150,7 @@ function rerender(file) {
   hibernation = saved.hibernation;
   idle.push(...(saved.idle ?? []));
   wake.push(...(saved.wake ?? []));
+  polling.push(...(saved.polling ?? []));
   const ns = [...new Set(saved.results.map((r) => r.n))];
   const report = { ...saved, summary: summarize(ns) };
   console.log(textReport(report));
@@ -451,6 +472,17 @@ function wakeRows(figures) {
   return [header, rows];
 }
 
+function pollingRows(figures) {
+  if (figures.length === 0) return null;
+  const header = ["clients", "subject", "one-way p50 ms", "one-way p99 ms", "ack round trip p50 ms", "ack p99 ms", "messages", "checked"];
+  const rows = figures.map((f) =>
+    f.error
+      ? [String(f.clients), SUBJECTS[f.subject].label, `failed: ${f.error}`, "", "", "", "", ""]
+      : [String(f.clients), SUBJECTS[f.subject].label, fmt.ms(f.oneWay.p50), fmt.ms(f.oneWay.p99), fmt.ms(f.ack.p50), fmt.ms(f.ack.p99), String(f.messages), f.verify.ok ? "ok" : JSON.stringify(f.verify)],
+  );
+  return [header, rows];
+}
+
 function textTable([header, rows]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
@@ -479,6 +511,8 @@ function textReport(report) {
   if (i) parts.push("", "Idle ping rounds (project)", textTable(i));
   const w = wakeRows(report.wake ?? []);
   if (w) parts.push("", "First message after hibernation", textTable(w));
+  const p = pollingRows(report.polling ?? []);
+  if (p) parts.push("", "Long-polling", textTable(p));
   const failures = report.results.filter((r) => r.error || !r.verify?.ok);
   if (failures.length) {
     parts.push("", "Failures");
@@ -527,6 +561,8 @@ function writeMarkdown(path, report) {
   if (i) lines.push("### Idle ping rounds (project)", "", markdownTable(i), "");
   const w = wakeRows(report.wake ?? []);
   if (w) lines.push("### First message after hibernation", "", markdownTable(w), "");
+  const p = pollingRows(report.polling ?? []);
+  if (p) lines.push("### Long-polling", "", markdownTable(p), "");
   const failures = report.results.filter((r) => r.error || !r.verify?.ok);
   if (failures.length) {
     lines.push("### Failures", "");
@@ -617,7 +653,7 @@ function readSettings() {
     IDLE_N: list(out.IDLE_N).map(Number),
     WAKE_N: list(out.WAKE_N).map(Number),
   };
-  const phases = ["fanout", "memory", "hibernation", "idle", "wake"];
+  const phases = ["fanout", "memory", "hibernation", "idle", "wake", "polling"];
   for (const p of settings.PHASES) if (!phases.includes(p)) throw new Error(`unknown phase ${p} (${phases.join(", ")})`);
   for (const s of settings.SUBJECTS) if (!(s in SUBJECTS)) throw new Error(`unknown subject ${s} (${Object.keys(SUBJECTS).join(", ")})`);
   if (settings.N.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_N must list positive integers`);

@@ -15,6 +15,8 @@ import type {
 import type { Connection, DisconnectReason, Handshake, SocketRecord } from "./types";
 
 type Listener = (...args: any[]) => unknown;
+/** `savedData` before `data` was first read. */
+const NOT_READ: unique symbol = Symbol("not read");
 type AckCallback = (...args: unknown[]) => void;
 /** A packet middleware sees `[event, ...args]`; `next(error)` drops the packet. */
 export type PacketMiddleware = (packet: [string, ...unknown[]], next: (error?: Error) => void) => unknown;
@@ -45,8 +47,11 @@ export class Socket<
   private anyListeners: Listener[] | null = null;
   private middlewares: PacketMiddleware[] | null = null;
   private listenersReady = false;
-  /** JSON of `data` as last persisted, to persist only changes. */
-  private savedData: string | undefined;
+  /**
+   * JSON of `data` as last persisted, to persist only changes; taken when `data`
+   * is first read (nothing can change it in place before), not for every socket a wake rebuilds.
+   */
+  private savedData: string | undefined | typeof NOT_READ = NOT_READ;
 
   constructor(
     readonly nsp: Namespace<ListenEvents, EmitEvents, SocketData>,
@@ -55,7 +60,6 @@ export class Socket<
   ) {
     this.id = record.id;
     this.rooms = new Set([record.id, ...record.rooms]);
-    this.savedData = jsonOf(record.data);
   }
 
   get handshake(): Handshake {
@@ -88,6 +92,7 @@ export class Socket<
    * promise settles), and at once on assignment.
    */
   get data(): SocketData {
+    if (this.savedData === NOT_READ) this.savedData = jsonOf(this.record.data);
     return this.record.data as SocketData;
   }
 
@@ -307,12 +312,13 @@ export class Socket<
 
   /** After a handler: saves `data` if it changed; a change too large for the attachment is undone. */
   saveDataIfChanged(): void {
-    if (jsonOf(this.record.data) === this.savedData) return;
+    if (this.savedData === NOT_READ || jsonOf(this.record.data) === this.savedData) return;
     try {
       this.saveData();
     } catch (error) {
       logHandlerError(error);
-      this.record.data = this.savedData === undefined ? undefined : JSON.parse(this.savedData);
+      const saved = this.savedData as string | undefined;
+      this.record.data = saved === undefined ? undefined : JSON.parse(saved);
     }
   }
 
