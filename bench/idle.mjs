@@ -101,14 +101,14 @@ export async function measureIdleRounds(n, { intervalMs, roundsToMeasure, payloa
  * The same room awake and hibernated: `cycles` times, a few messages while the
  * room is awake, then an idle pause past the hibernation timeout and one more
  * message. Each figure is the time from sending to the last of N receivers.
- * The project gets a ping interval longer than the phase, so no round wakes it.
+ * The project gets a ping interval and connect timeout longer than the phase, so no alarm wakes it.
  */
 export async function measureWake(subject, n, { cycles, payloadBytes, connect }) {
   const figure = { subject, n, cycles };
   let server = null;
   let room = null;
   try {
-    server = await startServer(subject, { vars: subject === "project" ? { PING_INTERVAL: "600000", PING_TIMEOUT: "500000", BENCH_STATS: "on" } : {} });
+    server = await startServer(subject, { vars: subject === "project" ? { PING_INTERVAL: "600000", PING_TIMEOUT: "500000", CONNECT_TIMEOUT: "600000", BENCH_STATS: "on" } : {} });
     room = new LoadRoom(server.wsUrl, "wake", { payloadBytes, maxMessages: cycles * 6 + 2 });
     figure.connectMs = await room.connect(n, connect);
     const deliver = async () => {

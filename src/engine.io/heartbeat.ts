@@ -8,7 +8,9 @@
  * first). Handshakes are grouped in ticks of a tenth of the shorter of
  * pingInterval and pingTimeout, so the first pings of one tick's newcomers go out
  * together, at most one tick late (well within the client's pingTimeout).
- * After its first ping a connection is pinged with every round.
+ * After its first ping a connection is pinged with every round, except a round
+ * that comes soon after that first ping (two pings close together would reach a
+ * client that reads the frame after a ping as the answer it waits for).
  */
 
 /** Kept in storage: the alarm after a wake needs it to judge pongs and to know what is due. */
@@ -39,6 +41,14 @@ export function tickLength({ pingInterval, pingTimeout }: HeartbeatTiming): numb
 export function firstPingAt(createdAt: number, timing: HeartbeatTiming): number {
   const tick = tickLength(timing);
   return Math.ceil((createdAt + timing.pingInterval) / tick) * tick;
+}
+
+/**
+ * A round leaves out connections whose first ping is more recent than this: the
+ * next round reaches them less than pingInterval + pingTimeout / 2 after it.
+ */
+export function firstPingSettles({ pingInterval, pingTimeout }: HeartbeatTiming): number {
+  return Math.floor(Math.min(pingInterval, pingTimeout) / 2);
 }
 
 /** A round may come up to one tick early: a round ahead of time costs nothing, an extra wake does. */

@@ -14,7 +14,7 @@ import {
   PONG,
   type EngineErrorBody,
 } from "../engine.io/protocol";
-import { afterRound, emptyHeartbeat, firstPingAt, judgedRound, roundDue, tickLength, type HeartbeatState } from "../engine.io/heartbeat";
+import { afterRound, emptyHeartbeat, firstPingAt, firstPingSettles, judgedRound, roundDue, tickLength, type HeartbeatState } from "../engine.io/heartbeat";
 import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
@@ -82,12 +82,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** A WebSocket session is back in memory after the object woke from hibernation. */
   protected onEngineRestore(_session: EngineSession<S>): void {}
   /**
-   * Called at every alarm, with the handshake time of the room's newest WebSocket
-   * (WebSocket sessions are not in memory unless something else woke the object:
+   * Called at every alarm, with the handshake times of the room's WebSockets
+   * (their sessions are not in memory unless something else woke the object:
    * call restoreSessions() to see them). Returns the next time the layer above
    * needs an alarm, if any.
    */
-  protected onEngineTick(_now: number, _youngestWebSocket: number): number | null {
+  protected onEngineTick(_now: number, _webSocketHandshakes: readonly number[]): number | null {
     return null;
   }
 
@@ -179,7 +179,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       next = Math.min(next, session.pongDeadline || Infinity, session.nextPingAt);
     }
 
-    const upper = this.onEngineTick(now, webSockets.youngest);
+    const upper = this.onEngineTick(now, webSockets.handshakes);
     if (upper !== null) next = Math.min(next, upper);
     if (next !== Infinity) await this.setAlarm(next);
     for (const session of timedOut) this.closeSession(session, "ping timeout");
@@ -196,43 +196,46 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
    * Sends the WebSocket pings that are due: a whole round once per interval, and
    * in between the first pings of newcomers. Reads per socket only its tags and
    * its auto-response time; its attachment only when that time is too old.
-   * Returns when the next ping is due and the newest WebSocket's creation time.
+   * Returns when the next ping is due and the WebSockets' handshake times.
    */
-  private async pingWebSockets(now: number, closing: [WebSocket, CloseReason][]): Promise<{ next: number; youngest: number }> {
+  private async pingWebSockets(now: number, closing: [WebSocket, CloseReason][]): Promise<{ next: number; handshakes: number[] }> {
     const timing = this.options;
     const sockets = this.heartbeatSockets();
-    if (sockets.length === 0) return { next: Infinity, youngest: -Infinity };
+    const handshakes: number[] = [];
+    if (sockets.length === 0) return { next: Infinity, handshakes };
     const state = await this.heartbeat();
     const round = roundDue(state, now, timing);
-    // Pongs are judged at rounds, against the newest round whose deadline has passed.
+    const settles = firstPingSettles(timing);
+    // Pongs are judged at rounds, against the newest round whose deadline has passed, for the sockets
+    // that round surely pinged.
     const judged = round ? judgedRound(state, now, timing) : undefined;
-    // Between rounds, only sockets whose first ping fell due since the last alarm are pinged.
-    const pingedUpTo = round ? -Infinity : state.firstPingsUpTo;
     let next = Infinity;
-    let youngest = -Infinity;
     let pinged = 0;
     for (let i = 0; i < sockets.length; i++) {
       // A big room's round is sent in slices: messages that arrive meanwhile are relayed between them.
       if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
       const { ws, createdAt } = sockets[i];
-      if (createdAt > youngest) youngest = createdAt;
+      handshakes.push(createdAt);
       const first = firstPingAt(createdAt, timing);
       if (first > now) {
         next = Math.min(next, first);
         continue;
       }
-      if (judged !== undefined && first <= judged && this.lastPong(ws, judged) < judged) {
+      if (judged !== undefined && first <= judged - settles && this.lastPong(ws, judged) < judged) {
         closing.push([ws, "ping timeout"]);
         continue;
       }
-      if (first <= pingedUpTo) continue;
+      // Between rounds only first pings that fell due since the last alarm go out; a round leaves out
+      // the sockets that have just had theirs.
+      const hadFirstPing = first <= state.firstPingsUpTo;
+      if (round ? hadFirstPing && first > now - settles : hadFirstPing) continue;
       if (!sendFrame(ws, PING)) closing.push([ws, "transport error"]);
       pinged++;
     }
     if (round) this.#heartbeat = afterRound(state, now, timing);
     else state.firstPingsUpTo = now;
     if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat);
-    return { next: Math.min(next, this.#heartbeat!.nextPingAt), youngest };
+    return { next: Math.min(next, this.#heartbeat!.nextPingAt), handshakes };
   }
 
   /** The open WebSocket sessions (not those still probing an upgrade), with their handshake times. */
@@ -469,6 +472,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     session.onTransportError = () => this.closeSession(session, "transport error");
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
+  }
+
+  /** Whether every session is in memory (after restoreSessions(), or always without hibernation). */
+  protected get sessionsInMemory(): boolean {
+    return this.#restored || !this.options.hibernation;
   }
 
   /** Rebuilds the WebSocket sessions from their attachments once per wake. */

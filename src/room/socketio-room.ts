@@ -226,11 +226,20 @@ export abstract class SocketIORoom<
   }
 
   /** Closes connections that joined no namespace within connectTimeout. */
-  protected override onEngineTick(now: number, youngestWebSocket: number): number | null {
-    // A WebSocket whose connect deadline may have come since the last alarm: look at the sessions.
-    // An idle room of older connections is not rebuilt for this.
-    if (now - youngestWebSocket <= this.options.connectTimeout + 2 * this.options.pingInterval) this.restoreSessions();
+  protected override onEngineTick(now: number, webSocketHandshakes: readonly number[]): number | null {
     let next: number | null = null;
+    if (!this.sessionsInMemory) {
+      // Sessions are rebuilt only when a WebSocket's connect deadline came since the last alarms (a
+      // round comes at least once per ping interval): an idle room of older connections is not.
+      const { connectTimeout, pingInterval } = this.options;
+      let due = false;
+      for (const handshake of webSocketHandshakes) {
+        const deadline = handshake + connectTimeout;
+        if (deadline > now) next = Math.min(next ?? Infinity, deadline);
+        else if (deadline > now - 2 * pingInterval) due = true;
+      }
+      if (due) this.restoreSessions();
+    }
     for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;
       const deadline = connection.session.createdAt + this.options.connectTimeout;
