@@ -34,6 +34,7 @@ const CLOSE_CODES: Record<CloseReason, number> = {
 };
 
 const TEXT = new TextEncoder();
+const NOTHING = () => {};
 
 /**
  * Budget for a connection's attachment, as JSON characters: the runtime allows
@@ -68,7 +69,7 @@ export class EngineSession<S = unknown> {
   nextPingAt = 0;
   pongDeadline = 0;
   /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
-  onTransportError: () => void = () => {};
+  onTransportError: () => void = NOTHING;
   private failed = false;
 
   constructor(
@@ -199,7 +200,7 @@ export class EngineSession<S = unknown> {
 
   /** A GET that arrived during an upgrade and waits for it to settle (see waitForUpgrade). */
   pollHeld = false;
-  private upgradeWaiters: (() => void)[] = [];
+  private upgradeWaiters: (() => void)[] | null = null;
 
   /**
    * Resolves when the upgrade completes or is given up, or after `ms`. A GET sent
@@ -214,7 +215,7 @@ export class EngineSession<S = unknown> {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.upgradeWaiters.push(done);
+      (this.upgradeWaiters ??= []).push(done);
     });
   }
 
@@ -232,8 +233,8 @@ export class EngineSession<S = unknown> {
 
   private settleUpgrade(): void {
     const waiters = this.upgradeWaiters;
-    this.upgradeWaiters = [];
-    for (const done of waiters) done();
+    this.upgradeWaiters = null;
+    if (waiters !== null) for (const done of waiters) done();
   }
 
   /** Completes an upgrade: the WebSocket becomes the transport and gets what polling had queued. */

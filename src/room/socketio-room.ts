@@ -56,16 +56,19 @@ class SessionConnection implements Connection {
   /** Created on the connection's first message after a start or a wake: most idle connections never need one. */
   #decoder: Decoder | null = null;
 
+  /** The room's handlers, shared by its connections (nothing allocated per connection for them). */
   constructor(
     readonly session: EngineSession<ConnectionState>,
-    private readonly closeSession: () => void,
-    private readonly onPacket: (connection: SessionConnection, packet: Packet) => void,
+    private readonly room: {
+      closeConnection(session: EngineSession<ConnectionState>): void;
+      onPacket(connection: SessionConnection, packet: Packet): void;
+    },
   ) {}
 
   get decoder(): Decoder {
     if (this.#decoder === null) {
       this.#decoder = createDecoder();
-      this.#decoder.on("decoded", (packet: Packet) => this.onPacket(this, packet));
+      this.#decoder.on("decoded", (packet: Packet) => this.room.onPacket(this, packet));
     }
     return this.#decoder;
   }
@@ -97,7 +100,7 @@ class SessionConnection implements Connection {
   }
 
   close(): void {
-    this.closeSession();
+    this.room.closeConnection(this.session);
   }
 
   detach(socket: Socket<any, any, any>): void {
@@ -117,6 +120,10 @@ export abstract class SocketIORoom<
 > extends EngineRoom<ConnectionState> {
   protected readonly io: Server<ListenEvents, EmitEvents, SocketData>;
   readonly #connections = new Map<string, SessionConnection>();
+  readonly #connectionHandlers = {
+    closeConnection: (session: EngineSession<ConnectionState>) => this.closeSession(session, "server close"),
+    onPacket: (connection: SessionConnection, packet: Packet) => this.onPacket(connection, packet),
+  };
   /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
   protected roomName = "";
   /** JWT verification of CONNECT (JWT_* vars), or null when off. */
@@ -252,11 +259,7 @@ export abstract class SocketIORoom<
   // --- Socket.IO packets ---------------------------------------------------
 
   private attachConnection(session: EngineSession<ConnectionState>): SessionConnection {
-    const connection = new SessionConnection(
-      session,
-      () => this.closeSession(session, "server close"),
-      (from, packet) => this.onPacket(from, packet),
-    );
+    const connection = new SessionConnection(session, this.#connectionHandlers);
     this.#connections.set(session.sid, connection);
     return connection;
   }
