@@ -53,13 +53,9 @@ function median(values) {
  */
 export async function measureIdleRounds(n, { intervalMs, roundsToMeasure, payloadBytes, connect }) {
   const figure = { n, intervalMs };
-  let server = null;
-  let room = null;
-  try {
-    server = await startServer("project", {
-      vars: { PING_INTERVAL: String(intervalMs), PING_TIMEOUT: String(Math.round(intervalMs * 0.8)), BENCH_STATS: "on" },
-    });
-    room = new LoadRoom(server.wsUrl, "idle-rounds", { payloadBytes, maxMessages: 2 });
+  const vars = { PING_INTERVAL: String(intervalMs), PING_TIMEOUT: String(Math.round(intervalMs * 0.8)), BENCH_STATS: "on" };
+  return phase(figure, "project", vars, async (server, track) => {
+    const room = track(new LoadRoom(server.wsUrl, "idle-rounds", { payloadBytes, maxMessages: 2 }));
     figure.connectMs = await room.connect(n, connect);
     // Every client's first ping is its own (pingInterval after its handshake); then they share the rounds.
     await sleep(2 * intervalMs + 1_000);
@@ -87,14 +83,7 @@ export async function measureIdleRounds(n, { intervalMs, roundsToMeasure, payloa
     }
     figure.verify = room.verify();
     figure.ok = figure.verify.ok && seen.length > 0 && figure.pingsPerRound === n + 1;
-  } catch (error) {
-    figure.error = String(error?.message ?? error).split("\n")[0];
-    figure.ok = false;
-  } finally {
-    if (room) await room.close();
-    if (server) await server.stop();
-  }
-  return figure;
+  });
 }
 
 /**
@@ -105,11 +94,9 @@ export async function measureIdleRounds(n, { intervalMs, roundsToMeasure, payloa
  */
 export async function measureWake(subject, n, { cycles, payloadBytes, connect }) {
   const figure = { subject, n, cycles };
-  let server = null;
-  let room = null;
-  try {
-    server = await startServer(subject, { vars: subject === "project" ? { PING_INTERVAL: "600000", PING_TIMEOUT: "500000", CONNECT_TIMEOUT: "600000", BENCH_STATS: "on" } : {} });
-    room = new LoadRoom(server.wsUrl, "wake", { payloadBytes, maxMessages: cycles * 6 + 2 });
+  const vars = subject === "project" ? { PING_INTERVAL: "600000", PING_TIMEOUT: "500000", CONNECT_TIMEOUT: "600000", BENCH_STATS: "on" } : {};
+  return phase(figure, subject, vars, async (server, track) => {
+    const room = track(new LoadRoom(server.wsUrl, "wake", { payloadBytes, maxMessages: cycles * 6 + 2 }));
     figure.connectMs = await room.connect(n, connect);
     const deliver = async () => {
       const t0 = performance.now();
@@ -139,11 +126,21 @@ export async function measureWake(subject, n, { cycles, payloadBytes, connect })
     if (subject === "project") figure.wokeFromHibernation = wakes;
     figure.verify = room.verify();
     figure.ok = figure.verify.ok;
+  });
+}
+
+/** Starts `subject` with `vars`, runs `body(server, track)`, and stops the rooms it tracked and the server; a failure goes into the figure. */
+async function phase(figure, subject, vars, body) {
+  let server = null;
+  const rooms = [];
+  try {
+    server = await startServer(subject, { vars });
+    await body(server, (room) => (rooms.push(room), room));
   } catch (error) {
     figure.error = String(error?.message ?? error).split("\n")[0];
     figure.ok = false;
   } finally {
-    if (room) await room.close();
+    for (const room of rooms) await room.close();
     if (server) await server.stop();
   }
   return figure;
