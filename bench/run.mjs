@@ -90,17 +90,19 @@ async function main() {
     hibernation = await measureHibernation(config.HIBERNATION_N, config.HIBERNATION_S);
   }
   const connect = { concurrency: config.CONNECT_CONCURRENCY, timeoutMs: config.CONNECT_TIMEOUT_S * 1000 };
-  if (config.PHASES.includes("idle") && config.SUBJECTS.includes("project")) {
+  if (config.PHASES.includes("idle")) {
     for (const n of config.IDLE_N) {
-      log(`idle: ${n} sockets, ping interval ${config.IDLE_INTERVAL_S} s, ${config.IDLE_ROUNDS} rounds (project)`);
-      const figure = await measureIdleRounds(n, {
-        intervalMs: config.IDLE_INTERVAL_S * 1000,
-        roundsToMeasure: config.IDLE_ROUNDS,
-        payloadBytes: config.PAYLOAD,
-        connect,
-      });
-      idle.push(figure);
-      log(`idle: ${JSON.stringify(figure)}`);
+      for (const subject of config.SUBJECTS.filter((s) => SUBJECTS[s].kind === "wrangler")) {
+        log(`idle: ${subject}, ${n} sockets, ping interval ${config.IDLE_INTERVAL_S} s, ${config.IDLE_ROUNDS} rounds`);
+        const figure = await measureIdleRounds(subject, n, {
+          intervalMs: config.IDLE_INTERVAL_S * 1000,
+          roundsToMeasure: config.IDLE_ROUNDS,
+          payloadBytes: config.PAYLOAD,
+          connect,
+        });
+        idle.push(figure);
+        log(`idle: ${JSON.stringify(figure)}`);
+      }
     }
   }
   if (config.PHASES.includes("polling")) {
@@ -441,12 +443,13 @@ function hibernationRows(h) {
 
 function idleRows(figures) {
   if (figures.length === 0) return null;
-  const header = ["idle room", "ping interval s", "rounds", "wakes", "alarms", "pongs in JS", "runtime CPU ms/round", "per 1,000 sockets", "proxy CPU ms/round", "round reaches all clients, ms"];
+  const header = ["idle room", "subject", "ping interval s", "rounds", "wakes", "alarms", "pongs in JS", "runtime CPU ms/round", "per 1,000 sockets", "proxy CPU ms/round", "round reaches all clients, ms"];
   const rows = figures.map((f) =>
     f.error
-      ? [`${f.n} sockets`, `failed: ${f.error}`, "", "", "", "", "", "", "", ""]
+      ? [`${f.n} sockets`, SUBJECTS[f.subject ?? "project"].label, `failed: ${f.error}`, "", "", "", "", "", "", "", ""]
       : [
           `${f.n} sockets`,
+          SUBJECTS[f.subject ?? "project"].label,
           (f.intervalMs / 1000).toFixed(0),
           String(f.rounds),
           String(f.wakes ?? "–"),
@@ -508,7 +511,7 @@ function textReport(report) {
   const h = hibernationRows(report.hibernation);
   if (h) parts.push("", "Hibernation", textTable(h));
   const i = idleRows(report.idle ?? []);
-  if (i) parts.push("", "Idle ping rounds (project)", textTable(i));
+  if (i) parts.push("", "Idle ping rounds", textTable(i));
   const w = wakeRows(report.wake ?? []);
   if (w) parts.push("", "First message after hibernation", textTable(w));
   const p = pollingRows(report.polling ?? []);
@@ -558,7 +561,7 @@ function writeMarkdown(path, report) {
   const h = hibernationRows(report.hibernation);
   if (h) lines.push("### Hibernation (project, idle room)", "", markdownTable(h), "");
   const i = idleRows(report.idle ?? []);
-  if (i) lines.push("### Idle ping rounds (project)", "", markdownTable(i), "");
+  if (i) lines.push("### Idle ping rounds", "", markdownTable(i), "");
   const w = wakeRows(report.wake ?? []);
   if (w) lines.push("### First message after hibernation", "", markdownTable(w), "");
   const p = pollingRows(report.polling ?? []);

@@ -24,7 +24,25 @@ export class RawRelay extends DurableObject {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.send(OPEN(`raw${++counter}`));
+    const interval = Number(this.env.RAW_PING_INTERVAL);
+    if (interval > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + interval);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * The ping floor (only with the var RAW_PING_INTERVAL, for the idle phase): every
+   * interval, "2" to every WebSocket from one alarm and nothing else; pongs are
+   * answered by the runtime.
+   */
+  async alarm() {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send("2");
+      } catch {
+        // Closing.
+      }
+    }
+    await this.ctx.storage.setAlarm(Date.now() + Number(this.env.RAW_PING_INTERVAL));
   }
 
   /** Polling clients, relayed among themselves (the polling phase's floor). */
