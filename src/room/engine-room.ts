@@ -211,6 +211,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     const judged = round ? judgedRound(state, now, timing) : undefined;
     let next = Infinity;
     let pinged = 0;
+    const judging: WebSocket[] = [];
     for (let i = 0; i < sockets.length; i++) {
       // A big room's round is sent in slices: messages that arrive meanwhile are relayed between them.
       if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
@@ -221,16 +222,19 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
         next = Math.min(next, first);
         continue;
       }
-      if (judged !== undefined && first <= judged - settles && this.lastPong(ws, judged) < judged) {
-        closing.push([ws, "ping timeout"]);
-        continue;
-      }
+      if (judged !== undefined && first <= judged - settles) judging.push(ws);
       // Between rounds only first pings that fell due since the last alarm go out; a round leaves out
       // the sockets that have just had theirs.
       const hadFirstPing = first <= state.firstPingsUpTo;
       if (round ? hadFirstPing && first > now - settles : hadFirstPing) continue;
       if (!sendFrame(ws, PING)) closing.push([ws, "transport error"]);
       pinged++;
+    }
+    // Pongs are judged once the pings are out, so the round reaches every client sooner (a silent
+    // socket's ping is wasted, and it is closed right after).
+    for (let i = 0; i < judging.length; i++) {
+      if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
+      if (this.lastPong(judging[i], judged!) < judged!) closing.push([judging[i], "ping timeout"]);
     }
     if (round) this.#heartbeat = afterRound(state, now, timing);
     else state.firstPingsUpTo = now;
