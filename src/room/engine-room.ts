@@ -27,7 +27,8 @@ const CREATED_TAG = "created:";
 const UPGRADE_TAG = "upgrade";
 /**
  * How long a GET that arrives during an upgrade waits for the upgrade to settle
- * before it is answered with a noop (socket.io checks every 100 ms).
+ * before it is answered with a noop (socket.io checks every 100 ms); also how
+ * long a GET overtaken by its client's close is still answered.
  */
 const UPGRADE_POLL_HOLD_MS = 100;
 /** WebSockets pinged between two chances for other events to run (see alarm()). */
@@ -55,6 +56,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected readonly sessions = new Map<string, EngineSession<S>>();
   readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
   #restored = false;
+  /** Polling sessions the client closed with no GET waiting: sid → when (see rememberClientClose). */
+  readonly #closedByClient = new Map<string, number>();
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
   #heartbeat: HeartbeatState | undefined;
@@ -119,7 +122,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       }
       return this.upgrade(session);
     }
-    if (session === undefined || session.closed) return engineError(EngineError.UNKNOWN_SID);
+    if (session === undefined || session.closed) {
+      // The GET a client sent just before its close packet, overtaken by that POST on the way here.
+      if (request.method === "GET" && this.takeClientClose(parsed.sid)) return textResponse(NOOP);
+      return engineError(EngineError.UNKNOWN_SID);
+    }
     if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
     if (session.pongDeadline > 0 && Date.now() >= session.pongDeadline) {
       // Its deadline passed before the alarm came round to it.
@@ -434,11 +441,30 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** Closes one connection; the room and every other connection go on. */
   protected closeSession(session: EngineSession<S>, reason: CloseReason, byClient = false): void {
     if (session.closed) return;
+    if (byClient && session.transport === "polling" && !session.hasPendingPoll) this.rememberClientClose(session.sid);
     session.close(reason, byClient);
     this.sessions.delete(session.sid);
     if (session.webSocket) this.#sessionsBySocket.delete(session.webSocket);
     if (session.upgradingSocket) this.#sessionsBySocket.delete(session.upgradingSocket);
     this.onEngineClose(session, reason);
+  }
+
+  /**
+   * A polling client closed its session while no GET was waiting: the GET it had
+   * sent before its close packet may still be on the way (through a proxy hop a
+   * request can overtake another). That one GET, within UPGRADE_POLL_HOLD_MS,
+   * gets the noop it would have got; any other gets "Session ID unknown".
+   */
+  private rememberClientClose(sid: string): void {
+    const now = Date.now();
+    for (const [old, at] of this.#closedByClient) if (now - at > UPGRADE_POLL_HOLD_MS) this.#closedByClient.delete(old);
+    this.#closedByClient.set(sid, now);
+  }
+
+  private takeClientClose(sid: string): boolean {
+    const at = this.#closedByClient.get(sid);
+    this.#closedByClient.delete(sid);
+    return at !== undefined && Date.now() - at <= UPGRADE_POLL_HOLD_MS;
   }
 
   private forgetSocket(ws: WebSocket, reason: CloseReason): void {

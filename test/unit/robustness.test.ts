@@ -122,6 +122,16 @@ describe("upgrade race", () => {
     expect(await upgraded.next()).toMatch(/^40/);
   });
 
+  it("answers once, with a noop, a GET overtaken by its client's close", async () => {
+    const stub = relayRoom("race-3");
+    const sid = await pollingHandshake(stub);
+    expect((await stub.fetch(pollUrl(sid), { method: "POST", body: "1" })).status).toBe(200);
+    const overtaken = await stub.fetch(pollUrl(sid));
+    expect(overtaken.status).toBe(200);
+    expect(await overtaken.text()).toBe("6");
+    expect((await stub.fetch(pollUrl(sid))).status).toBe(400);
+  });
+
   it("ends a GET during an upgrade with a noop when no 5 follows", async () => {
     const { stub, sid } = await probedUpgrade("race-2");
     const response = await stub.fetch(pollUrl(sid));
