@@ -57,6 +57,8 @@ export class LoadRoom {
     this.pingsAnswered = 0;
     /** The first Engine.IO open packet's JSON (sid, pingInterval, ...). */
     this.handshake = null;
+    /** Called with the receipt time of every ping a connected client gets (the idle phase's rounds). */
+    this.onPing = null;
   }
 
   /**
@@ -143,6 +145,7 @@ export class LoadRoom {
       client.ws.send("3");
       this.pingsAnswered++;
       client.pings++;
+      if (this.onPing !== null) this.onPing(performance.now());
       return;
     }
     if (c0 === CH_6) return;

@@ -15,6 +15,8 @@ import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { LoadRoom } from "./load.mjs";
+import { measureIdleRounds, measureWake } from "./idle.mjs";
+import { measurePolling } from "./polling.mjs";
 import { Profiler } from "./profile.mjs";
 import { fileLimit } from "./proc.mjs";
 import { buildWorkers, killAllSync, removeBuilds, ROOT, startServer, stopAll, sleep, SUBJECTS } from "./servers.mjs";
@@ -40,6 +42,15 @@ const SETTINGS = {
   FD_PER_CONNECTION: ["4", "open files per WebSocket in wrangler dev's proxy (caps N under the fd limit)"],
   OUT: ["BENCHMARKS.md", "file whose generated section is rewritten (empty: none)"],
   FROM: ["", "path of a saved .bench/results-*.json: print its tables (and rewrite --out) with this version's summary, run nothing"],
+  PHASES: ["fanout,hibernation", "phases to run: fanout (throughput, latency, memory per N), memory (memory per N alone), hibernation, idle (CPU per idle ping round), wake (first message after hibernation vs awake), polling (long-polling latency)"],
+  IDLE_N: ["1000,4000", "idle phase: sockets in the idle room, comma-separated"],
+  IDLE_INTERVAL_S: ["15", "idle phase: ping interval, seconds (longer than the ~10 s after which an idle object hibernates)"],
+  IDLE_ROUNDS: ["4", "idle phase: rounds measured (after two intervals for every first ping)"],
+  WAKE_N: ["1000,4000", "wake phase: receivers, comma-separated"],
+  WAKE_CYCLES: ["3", "wake phase: awake/hibernated cycles per subject and N (figures are medians)"],
+  POLLING_CLIENTS: ["3", "polling phase: clients in the room (one sender, the others receive)"],
+  POLLING_RATE: ["20", "polling phase: messages per second"],
+  POLLING_S: ["10", "polling phase: sending time, seconds"],
   PROFILE: ["off", "on: CPU-profile the Worker of wrangler subjects during the throughput phase (.bench/profile-*); BENCHMARKS.md is then left alone"],
 };
 
@@ -47,6 +58,10 @@ const config = readSettings();
 const started = new Date();
 const results = [];
 let hibernation = null;
+/** Figures of the idle and wake phases (bench/idle.mjs). */
+const idle = [];
+const wake = [];
+const polling = [];
 
 
 async function main() {
@@ -60,29 +75,72 @@ async function main() {
   const buildTimes = await buildWorkers(config.SUBJECTS);
   log(`built ${Object.keys(buildTimes).join(", ") || "nothing"}: wrangler dev serves these builds, source edits during the run do not reach them`);
 
-  for (const n of ns) {
+  const fanout = config.PHASES.includes("fanout");
+  for (const n of fanout || config.PHASES.includes("memory") ? ns : []) {
     for (let run = 1; run <= config.RUNS; run++) {
       // Rotate the order of subjects from run to run, so no subject always goes first.
       const order = config.SUBJECTS.map((_, i) => config.SUBJECTS[(i + run - 1) % config.SUBJECTS.length]);
       for (const subject of order) {
-        const result = await measure(subject, n, run);
+        const result = await measure(subject, n, run, { memoryOnly: !fanout });
         results.push(result);
         log(describe(result));
       }
     }
   }
-  if (config.HIBERNATION_S > 0 && config.SUBJECTS.includes("project")) {
+  if (config.PHASES.includes("hibernation") && config.HIBERNATION_S > 0 && config.SUBJECTS.includes("project")) {
     hibernation = await measureHibernation(config.HIBERNATION_N, config.HIBERNATION_S);
+  }
+  const connect = { concurrency: config.CONNECT_CONCURRENCY, timeoutMs: config.CONNECT_TIMEOUT_S * 1000 };
+  if (config.PHASES.includes("idle")) {
+    for (const n of config.IDLE_N) {
+      for (const subject of config.SUBJECTS.filter((s) => SUBJECTS[s].kind === "wrangler")) {
+        log(`idle: ${subject}, ${n} sockets, ping interval ${config.IDLE_INTERVAL_S} s, ${config.IDLE_ROUNDS} rounds`);
+        const figure = await measureIdleRounds(subject, n, {
+          intervalMs: config.IDLE_INTERVAL_S * 1000,
+          roundsToMeasure: config.IDLE_ROUNDS,
+          payloadBytes: config.PAYLOAD,
+          connect,
+        });
+        idle.push(figure);
+        log(`idle: ${JSON.stringify(figure)}`);
+      }
+    }
+  }
+  if (config.PHASES.includes("polling")) {
+    for (let run = 1; run <= config.RUNS; run++) {
+      for (const subject of config.SUBJECTS) {
+        log(`polling: ${subject}, ${config.POLLING_CLIENTS} clients, ${config.POLLING_RATE} messages/s for ${config.POLLING_S} s, run ${run}`);
+        const figure = await measurePolling(subject, {
+          clients: config.POLLING_CLIENTS,
+          rate: config.POLLING_RATE,
+          seconds: config.POLLING_S,
+          payloadBytes: config.PAYLOAD,
+        });
+        polling.push({ ...figure, run });
+        log(`polling: ${JSON.stringify(figure)}`);
+      }
+    }
+  }
+  if (config.PHASES.includes("wake")) {
+    for (const n of config.WAKE_N) {
+      for (const subject of config.SUBJECTS.filter((s) => SUBJECTS[s].kind === "wrangler")) {
+        log(`wake: ${subject}, ${n} receivers, ${config.WAKE_CYCLES} cycles`);
+        const figure = await measureWake(subject, n, { cycles: config.WAKE_CYCLES, payloadBytes: config.PAYLOAD, connect });
+        wake.push(figure);
+        log(`wake: ${JSON.stringify({ ...figure, samples: undefined })}`);
+      }
+    }
   }
 
   removeBuilds();
   machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(" ");
   const summary = summarize(ns);
-  const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation };
+  const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation, idle, wake, polling };
   console.log("\n" + textReport(report));
   saveJson(report);
   if (config.OUT) writeMarkdown(join(ROOT, config.OUT), report);
-  const failed = results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0);
+  const failed =
+    results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0) + [...idle, ...wake, ...polling].filter((f) => !f.ok).length;
   if (failed) console.error(`${failed} measurement(s) failed or lost/duplicated/reordered messages: see above`);
   return failed ? 1 : 0;
 }
@@ -93,6 +151,9 @@ function rerender(file) {
   for (const name of Object.keys(SETTINGS)) if (!["OUT", "FROM", "PROFILE"].includes(name)) config[name] = saved.config[name];
   results.push(...saved.results);
   hibernation = saved.hibernation;
+  idle.push(...(saved.idle ?? []));
+  wake.push(...(saved.wake ?? []));
+  polling.push(...(saved.polling ?? []));
   const ns = [...new Set(saved.results.map((r) => r.n))];
   const report = { ...saved, summary: summarize(ns) };
   console.log(textReport(report));
@@ -102,7 +163,8 @@ function rerender(file) {
 
 // --- one measurement ---------------------------------------------------------
 
-async function measure(subject, n, run) {
+/** One server, N clients: memory, and unless `memoryOnly`, throughput and latency. */
+async function measure(subject, n, run, { memoryOnly = false } = {}) {
   const result = { subject, n, run };
   let server = null;
   let room = null;
@@ -141,6 +203,10 @@ async function measure(subject, n, run) {
       proxyFilesPerConnection: (after.proxyFiles - before.proxyFiles) / connections,
     };
 
+    if (memoryOnly) {
+      result.verify = room.verify();
+      return result;
+    }
     const profiler = config.PROFILE && server.inspectorPort ? await Profiler.attach(server.inspectorPort) : null;
     await profiler?.start();
     const cpu0 = server.cpu();
@@ -383,6 +449,51 @@ function hibernationRows(h) {
   ];
 }
 
+function idleRows(figures) {
+  if (figures.length === 0) return null;
+  const header = ["idle room", "subject", "ping interval s", "rounds", "wakes", "alarms", "pongs in JS", "runtime CPU ms/round", "per 1,000 sockets", "proxy CPU ms/round", "round reaches all clients, ms"];
+  const rows = figures.map((f) =>
+    f.error
+      ? [`${f.n} sockets`, SUBJECTS[f.subject ?? "project"].label, `failed: ${f.error}`, "", "", "", "", "", "", "", ""]
+      : [
+          `${f.n} sockets`,
+          SUBJECTS[f.subject ?? "project"].label,
+          (f.intervalMs / 1000).toFixed(0),
+          String(f.rounds),
+          String(f.wakes ?? "–"),
+          String(f.alarms ?? "–"),
+          String(f.pongsInJs ?? "–"),
+          fmt.ms(f.runtimeCpuMsPerRound),
+          fmt.ms(f.runtimeCpuMsPerRoundPer1k),
+          fmt.ms(f.proxyCpuMsPerRound),
+          fmt.ms(f.roundSpreadMs),
+        ],
+  );
+  return [header, rows];
+}
+
+function wakeRows(figures) {
+  if (figures.length === 0) return null;
+  const header = ["N", "subject", "awake: last receiver ms", "after hibernation ms", "extra ms", "woke", "cycles"];
+  const rows = figures.map((f) =>
+    f.error
+      ? [String(f.n), SUBJECTS[f.subject].label, `failed: ${f.error}`, "", "", "", ""]
+      : [String(f.n), SUBJECTS[f.subject].label, fmt.ms(f.awakeMs), fmt.ms(f.hibernatedMs), fmt.ms(f.extraMs), String(f.wokeFromHibernation ?? "–"), String(f.cycles)],
+  );
+  return [header, rows];
+}
+
+function pollingRows(figures) {
+  if (figures.length === 0) return null;
+  const header = ["clients", "subject", "one-way p50 ms", "one-way p99 ms", "ack round trip p50 ms", "ack p99 ms", "messages", "checked"];
+  const rows = figures.map((f) =>
+    f.error
+      ? [String(f.clients), SUBJECTS[f.subject].label, `failed: ${f.error}`, "", "", "", "", ""]
+      : [String(f.clients), SUBJECTS[f.subject].label, fmt.ms(f.oneWay.p50), fmt.ms(f.oneWay.p99), fmt.ms(f.ack.p50), fmt.ms(f.ack.p99), String(f.messages), f.verify.ok ? "ok" : JSON.stringify(f.verify)],
+  );
+  return [header, rows];
+}
+
 function textTable([header, rows]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
@@ -407,6 +518,12 @@ function textReport(report) {
   ];
   const h = hibernationRows(report.hibernation);
   if (h) parts.push("", "Hibernation", textTable(h));
+  const i = idleRows(report.idle ?? []);
+  if (i) parts.push("", "Idle ping rounds", textTable(i));
+  const w = wakeRows(report.wake ?? []);
+  if (w) parts.push("", "First message after hibernation", textTable(w));
+  const p = pollingRows(report.polling ?? []);
+  if (p) parts.push("", "Long-polling", textTable(p));
   const failures = report.results.filter((r) => r.error || !r.verify?.ok);
   if (failures.length) {
     parts.push("", "Failures");
@@ -451,6 +568,12 @@ function writeMarkdown(path, report) {
   ];
   const h = hibernationRows(report.hibernation);
   if (h) lines.push("### Hibernation (project, idle room)", "", markdownTable(h), "");
+  const i = idleRows(report.idle ?? []);
+  if (i) lines.push("### Idle ping rounds", "", markdownTable(i), "");
+  const w = wakeRows(report.wake ?? []);
+  if (w) lines.push("### First message after hibernation", "", markdownTable(w), "");
+  const p = pollingRows(report.polling ?? []);
+  if (p) lines.push("### Long-polling", "", markdownTable(p), "");
   const failures = report.results.filter((r) => r.error || !r.verify?.ok);
   if (failures.length) {
     lines.push("### Failures", "");
@@ -491,6 +614,7 @@ function describe(r) {
   const head = `${r.subject.padEnd(9)} N=${String(r.n).padEnd(5)} run ${r.run}:`;
   if (r.error) return `${head} FAILED ${r.error}${r.serverOutput ? "\n" + r.serverOutput : ""}`;
   const v = r.verify;
+  if (!r.throughput) return `${head} ${fmt.kib(r.memory.runtimeKiBPerConnection)} KiB/conn (proxy ${fmt.kib(r.memory.proxyKiBPerConnection)}), connect ${fmt.s(r.connectMs)} s`;
   return (
     `${head} ${fmt.int(r.throughput.deliveriesPerSec)} deliveries/s, p50 ${fmt.ms(r.latency.p50)} ms, p99 ${fmt.ms(r.latency.p99)} ms, ` +
     `${fmt.kib(r.memory.runtimeKiBPerConnection)} KiB/conn, connect ${fmt.s(r.connectMs)} s, ` +
@@ -530,7 +654,18 @@ function readSettings() {
     if (!Number.isFinite(value) || value < 0) throw new Error(`BENCH_${name} must be a number ≥ 0, got "${out[name]}"`);
     return value;
   };
-  const settings = { OUT: out.PROFILE === "on" ? "" : out.OUT, FROM: out.FROM, PROFILE: out.PROFILE === "on", SUBJECTS: list(out.SUBJECTS), N: list(out.N).map(Number) };
+  const settings = {
+    OUT: out.PROFILE === "on" ? "" : out.OUT,
+    FROM: out.FROM,
+    PROFILE: out.PROFILE === "on",
+    SUBJECTS: list(out.SUBJECTS),
+    N: list(out.N).map(Number),
+    PHASES: list(out.PHASES),
+    IDLE_N: list(out.IDLE_N).map(Number),
+    WAKE_N: list(out.WAKE_N).map(Number),
+  };
+  const phases = ["fanout", "memory", "hibernation", "idle", "wake", "polling"];
+  for (const p of settings.PHASES) if (!phases.includes(p)) throw new Error(`unknown phase ${p} (${phases.join(", ")})`);
   for (const s of settings.SUBJECTS) if (!(s in SUBJECTS)) throw new Error(`unknown subject ${s} (${Object.keys(SUBJECTS).join(", ")})`);
   if (settings.N.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_N must list positive integers`);
   for (const name of Object.keys(SETTINGS)) if (!(name in settings)) settings[name] = number(name);

@@ -35,6 +35,7 @@ const CLOSE_CODES: Record<CloseReason, number> = {
 };
 
 const TEXT = new TextEncoder();
+const NOTHING = () => {};
 
 /**
  * Budget for a connection's attachment, as JSON characters: the runtime allows
@@ -69,7 +70,7 @@ export class EngineSession<S = unknown> {
   nextPingAt = 0;
   pongDeadline = 0;
   /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
-  onTransportError: () => void = () => {};
+  onTransportError: () => void = NOTHING;
   private failed = false;
   /** The room's counters (messages and bytes out), set when the room registers the session. */
   stats: RoomStats | null = null;
@@ -199,6 +200,47 @@ export class EngineSession<S = unknown> {
     return encodePollingPayload(records);
   }
 
+  // --- upgrade -------------------------------------------------------------
+
+  /** A GET that arrived during an upgrade and waits for it to settle (see waitForUpgrade). */
+  pollHeld = false;
+  private upgradeWaiters: (() => void)[] | null = null;
+
+  /**
+   * Resolves when the upgrade completes or is given up, or after `ms`. A GET sent
+   * just after the client's "5" can overtake it on the way to the object: held
+   * briefly, it is answered as the spec says once the upgrade is complete.
+   */
+  waitForUpgrade(ms: number): Promise<void> {
+    if (this.upgradingSocket === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      (this.upgradeWaiters ??= []).push(done);
+    });
+  }
+
+  /** The probe is answered: a GET pending or held since before it was sent before the client's "5", and ends now. */
+  probeAnswered(): void {
+    this.endPoll(NOOP);
+    this.settleUpgrade();
+  }
+
+  /** The probing WebSocket is gone or misbehaved: the session stays on polling. */
+  abandonUpgrade(): void {
+    this.upgradingSocket = null;
+    this.settleUpgrade();
+  }
+
+  private settleUpgrade(): void {
+    const waiters = this.upgradeWaiters;
+    this.upgradeWaiters = null;
+    if (waiters !== null) for (const done of waiters) done();
+  }
+
   /** Completes an upgrade: the WebSocket becomes the transport and gets what polling had queued. */
   completeUpgrade(ws: WebSocket): void {
     this.endPoll(NOOP);
@@ -207,6 +249,7 @@ export class EngineSession<S = unknown> {
     this.transport = "websocket";
     this.webSocket = ws;
     this.upgradingSocket = null;
+    this.settleUpgrade();
     const queued = this.outbox;
     this.outbox = [];
     for (const item of queued) {
@@ -220,6 +263,7 @@ export class EngineSession<S = unknown> {
   close(reason: CloseReason, byClient: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.settleUpgrade();
     // A polling client that asked to close gets a noop; one the server closes gets a close packet.
     this.endPoll(byClient ? NOOP : CLOSE);
     for (const ws of [this.webSocket, this.upgradingSocket]) {

@@ -13,6 +13,7 @@ import {
   PONG,
   type EngineErrorBody,
 } from "../engine.io/protocol";
+import { afterRound, emptyHeartbeat, firstPingAt, firstPingSettles, judgedRound, roundDue, tickLength, type HeartbeatState } from "../engine.io/heartbeat";
 import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
@@ -23,11 +24,15 @@ import { CLOSE_ERRORS, RoomStats } from "./room-stats";
 /** Storage key of the room's WebSocket ping rounds (survives hibernation). */
 const HEARTBEAT_KEY = "engine:heartbeat";
 
-interface Heartbeat {
-  /** Times of the last ping rounds, newest last. */
-  pings: number[];
-  nextPingAt: number;
-}
+/** WebSocket tags, fixed at accept: the handshake time (for the first ping), and whether it came as an upgrade. */
+const CREATED_TAG = "created:";
+const UPGRADE_TAG = "upgrade";
+/**
+ * How long a GET that arrives during an upgrade waits for the upgrade to settle
+ * before it is answered with a noop (socket.io checks every 100 ms); also how
+ * long a GET overtaken by its client's close is still answered.
+ */
+const UPGRADE_POLL_HOLD_MS = 100;
 /** WebSockets pinged between two chances for other events to run (see alarm()). */
 export const PING_SLICE = 256;
 const TEXT = new TextEncoder();
@@ -40,11 +45,13 @@ const MAX_HANDSHAKE_QUERY = 4096;
  * through the Hibernation API and its polling sessions in memory, and hands
  * decoded messages to the layer above (Socket.IO, or the conformance echo).
  *
- * Heartbeat: one alarm per object. WebSocket sessions are pinged together at
- * each tick; their pongs are answered by the runtime (auto-response "3" → "6")
- * without waking the object, and a socket whose last pong is older than a ping
- * sent at least pingTimeout ago is reaped at the next tick. Polling sessions
- * have their own deadlines, on the same alarm.
+ * Heartbeat: one alarm per object (schedule in src/engine.io/heartbeat.ts).
+ * WebSockets are pinged together once per interval, each one first
+ * pingInterval after its handshake; their pongs are answered by the runtime
+ * (auto-response "3" → "6") without waking the object, and a socket whose last
+ * pong is older than a round sent at least pingTimeout ago is reaped at the
+ * next round. A round rebuilds no session. Polling sessions have their own
+ * deadlines, on the same alarm.
  */
 export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** What the room's class set in code (`serverSettings()`). */
@@ -54,9 +61,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected readonly sessions = new Map<string, EngineSession<S>>();
   readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
   #restored = false;
+  /** Polling sessions the client closed with no GET waiting: sid → when (see rememberClientClose). */
+  readonly #closedByClient = new Map<string, number>();
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
-  #heartbeat: Heartbeat | undefined;
+  #heartbeat: HeartbeatState | undefined;
   /** Operator counters (GET /v1/rooms/{room}/stats); constructing them counts this wake. */
   protected readonly stats: RoomStats;
 
@@ -100,8 +109,13 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected onEngineUpgrade(_session: EngineSession<S>): void {}
   /** A WebSocket session is back in memory after the object woke from hibernation. */
   protected onEngineRestore(_session: EngineSession<S>): void {}
-  /** Called at every alarm; returns the next time the layer above needs one, if any. */
-  protected onEngineTick(_now: number): number | null {
+  /**
+   * Called at every alarm, with the handshake times of the room's WebSockets
+   * (their sessions are not in memory unless something else woke the object:
+   * call restoreSessions() to see them). Returns the next time the layer above
+   * needs an alarm, if any.
+   */
+  protected onEngineTick(_now: number, _webSocketHandshakes: readonly number[]): number | null {
     return null;
   }
 
@@ -125,9 +139,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
         this.stats.count("connect_refused");
         return refusal;
       }
+      const now = Date.now();
       const response = parsed.transport === "websocket" ? this.openWebSocket(request) : this.openPolling(request);
       this.stats.count("connectionsOpened");
-      await this.ensureAlarm();
+      // The first ping: a WebSocket's is grouped with its tick's, a polling session's is its own.
+      await this.setAlarm(parsed.transport === "websocket" ? firstPingAt(now, this.options) : now + this.options.pingInterval);
       return response;
     }
     const session = this.sessions.get(parsed.sid);
@@ -139,8 +155,17 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       }
       return this.upgrade(session);
     }
-    if (session === undefined || session.closed) return engineError(EngineError.UNKNOWN_SID);
+    if (session === undefined || session.closed) {
+      // The GET a client sent just before its close packet, overtaken by that POST on the way here.
+      if (request.method === "GET" && this.takeClientClose(parsed.sid)) return textResponse(NOOP);
+      return engineError(EngineError.UNKNOWN_SID);
+    }
     if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
+    if (session.pongDeadline > 0 && Date.now() >= session.pongDeadline) {
+      // Its deadline passed before the alarm came round to it.
+      this.closeSession(session, "ping timeout");
+      return engineError(EngineError.UNKNOWN_SID);
+    }
     return request.method === "GET" ? this.poll(session, request.signal) : this.receivePollingData(session, request);
   }
 
@@ -173,55 +198,133 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.stats.count("alarms");
-    this.restoreSessions();
     this.#alarmAt = null;
     const now = Date.now();
+    // An idle room's round pings and judges its WebSockets without rebuilding their sessions.
+    const closing: [WebSocket, CloseReason][] = [];
+    const webSockets = await this.pingWebSockets(now, closing);
+    let next = webSockets.next;
+
+    // Polling sessions (in memory only: a polling client keeps the object awake), each on its own schedule.
     const { pingInterval, pingTimeout } = this.options;
-    let next = Infinity;
     const timedOut: EngineSession<S>[] = [];
-
-    // WebSockets: one ping round per interval for the whole room, whatever else woke the object.
-    const webSockets = [...this.sessions.values()].filter((session) => session.webSocket !== null);
-    if (webSockets.length > 0) {
-      const heartbeat = await this.heartbeat();
-      if (now >= heartbeat.nextPingAt - Math.min(50, pingInterval / 10)) {
-        // The newest round whose pong deadline has passed: a pong must have followed it.
-        const due = heartbeat.pings.filter((t) => t + pingTimeout <= now).pop();
-        for (let i = 0; i < webSockets.length; i++) {
-          // A big room's round is sent in slices: messages that arrive meanwhile are relayed between them.
-          if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
-          const session = webSockets[i];
-          if (due !== undefined && this.lastPong(session) < due) timedOut.push(session);
-          else session.sendControl(PING);
-        }
-        heartbeat.pings = [...heartbeat.pings.filter((t) => t > now - pingInterval - pingTimeout), now].slice(-4);
-        heartbeat.nextPingAt = now + pingInterval;
-        await this.ctx.storage.put(HEARTBEAT_KEY, heartbeat);
-      }
-      next = heartbeat.nextPingAt;
-    }
-
-    // Polling sessions: each on its own schedule.
     for (const session of this.sessions.values()) {
       if (session.webSocket !== null) continue;
       if (session.pongDeadline > 0 && now >= session.pongDeadline) {
         timedOut.push(session);
         continue;
       }
-      if (now >= session.nextPingAt) session.ping(now, pingInterval, pingTimeout);
+      // The deadline runs from when the ping was due: a late alarm does not give the client more time.
+      if (now >= session.nextPingAt) session.ping(Math.max(session.nextPingAt, now - tickLength(this.options)), pingInterval, pingTimeout);
       next = Math.min(next, session.pongDeadline || Infinity, session.nextPingAt);
     }
 
-    const upper = this.onEngineTick(now);
+    const upper = this.onEngineTick(now, webSockets.handshakes);
     if (upper !== null) next = Math.min(next, upper);
     if (next !== Infinity) await this.setAlarm(next);
     for (const session of timedOut) this.closeSession(session, "ping timeout");
+    if (closing.length > 0) {
+      // Closing runs the layer above's disconnect handlers, which may broadcast: every session must be there.
+      this.restoreSessions();
+      for (const [ws, reason] of closing) {
+        const session = this.#sessionsBySocket.get(ws);
+        if (session !== undefined && session.webSocket === ws) this.closeSession(session, reason);
+      }
+    }
     await this.stats.save();
   }
 
+  /**
+   * Sends the WebSocket pings that are due: a whole round once per interval, and
+   * in between the first pings of newcomers. Reads per socket only its tags and
+   * its auto-response time; its attachment only when that time is too old.
+   * Returns when the next ping is due and the WebSockets' handshake times.
+   */
+  private async pingWebSockets(now: number, closing: [WebSocket, CloseReason][]): Promise<{ next: number; handshakes: number[] }> {
+    const timing = this.options;
+    const sockets = this.heartbeatSockets();
+    const handshakes: number[] = [];
+    if (sockets.length === 0) return { next: Infinity, handshakes };
+    const state = await this.heartbeat();
+    const round = roundDue(state, now, timing);
+    const settles = firstPingSettles(timing);
+    // Pongs are judged at rounds, against the newest round whose deadline has passed, for the sockets
+    // that round surely pinged.
+    const judged = round ? judgedRound(state, now, timing) : undefined;
+    let next = Infinity;
+    let pinged = 0;
+    const judging: WebSocket[] = [];
+    for (let i = 0; i < sockets.length; i++) {
+      // A big room's round is sent in slices: messages that arrive meanwhile are relayed between them.
+      if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
+      const { ws, createdAt } = sockets[i];
+      handshakes.push(createdAt);
+      const first = firstPingAt(createdAt, timing);
+      if (first > now) {
+        next = Math.min(next, first);
+        continue;
+      }
+      if (judged !== undefined && first <= judged - settles) judging.push(ws);
+      // Between rounds only first pings that fell due since the last alarm go out; a round leaves out
+      // the sockets that have just had theirs.
+      const hadFirstPing = first <= state.firstPingsUpTo;
+      if (round ? hadFirstPing && first > now - settles : hadFirstPing) continue;
+      if (!sendFrame(ws, PING)) closing.push([ws, "transport error"]);
+      pinged++;
+    }
+    // Pongs are judged once the pings are out, so the round reaches every client sooner (a silent
+    // socket's ping is wasted, and it is closed right after).
+    for (let i = 0; i < judging.length; i++) {
+      if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
+      if (this.lastPong(judging[i], judged!) < judged!) closing.push([judging[i], "ping timeout"]);
+    }
+    if (round) this.#heartbeat = afterRound(state, now, timing);
+    else state.firstPingsUpTo = now;
+    if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat);
+    return { next: Math.min(next, this.#heartbeat!.nextPingAt), handshakes };
+  }
+
+  /** The open WebSocket sessions (not those still probing an upgrade), with their handshake times. */
+  private heartbeatSockets(): { ws: WebSocket; createdAt: number }[] {
+    const sockets: { ws: WebSocket; createdAt: number }[] = [];
+    if (!this.options.hibernation) {
+      for (const session of this.sessions.values()) {
+        if (session.webSocket !== null) sockets.push({ ws: session.webSocket, createdAt: session.createdAt });
+      }
+      return sockets;
+    }
+    for (const ws of this.ctx.getWebSockets()) {
+      const tags = this.ctx.getTags(ws);
+      if (tags.includes(UPGRADE_TAG) && this.isUpgrading(ws)) continue;
+      sockets.push({ ws, createdAt: createdAtOf(tags) });
+    }
+    return sockets;
+  }
+
+  /** Whether a WebSocket accepted for an upgrade has not completed it. */
+  private isUpgrading(ws: WebSocket): boolean {
+    const session = this.#sessionsBySocket.get(ws);
+    if (session !== undefined) return session.upgradingSocket === ws;
+    // Unknown after a restore: an interrupted upgrade, closed by the restore.
+    if (this.#restored) return true;
+    const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
+    return attachment === null || attachment.upgrading === true;
+  }
+
+  /** When a socket last answered, as far as it matters for a round at `judged`. */
+  private lastPong(ws: WebSocket, judged: number): number {
+    const auto = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    if (auto >= judged) return auto;
+    // A pong JavaScript saw, or the completion of an upgrade: from memory, or from the attachment.
+    const session = this.#sessionsBySocket.get(ws);
+    if (session !== undefined) return Math.max(auto, session.lastPongAt);
+    const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
+    return Math.max(auto, attachment?.lastPongAt ?? attachment?.createdAt ?? 0);
+  }
+
   /** When the room last pinged its WebSockets, and when it pings them next (survives hibernation). */
-  private async heartbeat(): Promise<Heartbeat> {
-    this.#heartbeat ??= (await this.ctx.storage.get<Heartbeat>(HEARTBEAT_KEY)) ?? { pings: [], nextPingAt: 0 };
+  private async heartbeat(): Promise<HeartbeatState> {
+    this.#heartbeat ??= { ...emptyHeartbeat(), ...(await this.ctx.storage.get<HeartbeatState>(HEARTBEAT_KEY)) };
     return this.#heartbeat;
   }
 
@@ -230,7 +333,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private openWebSocket(request: Request): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     const session = new EngineSession<S>(newSessionId(this.ctx.id), Date.now(), "websocket", this.initialState(request));
-    this.acceptWebSocket(server);
+    this.acceptWebSocket(server, session.createdAt, false);
     session.webSocket = server;
     this.register(session);
     session.write(server, openPacket(session.sid, "websocket", this.handshakeOptions()));
@@ -256,8 +359,16 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   // --- polling ------------------------------------------------------------
 
-  private poll(session: EngineSession<S>, signal: AbortSignal): Response {
-    if (session.hasPendingPoll) {
+  private async poll(session: EngineSession<S>, signal: AbortSignal): Promise<Response> {
+    if (session.upgradingSocket !== null && !session.pollHeld) {
+      session.pollHeld = true;
+      await session.waitForUpgrade(UPGRADE_POLL_HOLD_MS);
+      session.pollHeld = false;
+      if (session.closed) return engineError(EngineError.UNKNOWN_SID);
+      // The upgrade completed meanwhile: this GET is one after it.
+      if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
+    }
+    if (session.hasPendingPoll || session.pollHeld) {
       // Two GETs at once: the spec closes the session.
       this.closeSession(session, "transport error");
       return engineError(EngineError.BAD_REQUEST);
@@ -306,7 +417,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   private upgrade(session: EngineSession<S>): Response {
     const { 0: client, 1: server } = new WebSocketPair();
-    this.acceptWebSocket(server);
+    this.acceptWebSocket(server, session.createdAt, true);
     const attachment: SessionAttachment<S> = { sid: session.sid, createdAt: session.createdAt, upgrading: true, state: session.state };
     server.serializeAttachment(attachment);
     session.upgradingSocket = server;
@@ -318,7 +429,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (message === "2probe") {
       session.write(ws, "3probe");
       // Let the pending GET return so the client's polling transport can pause.
-      session.endPoll(NOOP);
+      session.probeAnswered();
     } else if (message === "5") {
       try {
         session.completeUpgrade(ws);
@@ -330,7 +441,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       }
     } else {
       // Anything else during an upgrade aborts it; the polling session goes on.
-      session.upgradingSocket = null;
+      session.abandonUpgrade();
       this.#sessionsBySocket.delete(ws);
       ws.close(1002, "invalid upgrade packet");
     }
@@ -368,6 +479,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** Closes one connection; the room and every other connection go on. */
   protected closeSession(session: EngineSession<S>, reason: CloseReason, byClient = false): void {
     if (session.closed) return;
+    if (byClient && session.transport === "polling" && !session.hasPendingPoll) this.rememberClientClose(session.sid);
     session.close(reason, byClient);
     this.stats.count("connectionsClosed");
     const error = CLOSE_ERRORS[reason];
@@ -378,11 +490,29 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     this.onEngineClose(session, reason);
   }
 
+  /**
+   * A polling client closed its session while no GET was waiting: the GET it had
+   * sent before its close packet may still be on the way (through a proxy hop a
+   * request can overtake another). That one GET, within UPGRADE_POLL_HOLD_MS,
+   * gets the noop it would have got; any other gets "Session ID unknown".
+   */
+  private rememberClientClose(sid: string): void {
+    const now = Date.now();
+    for (const [old, at] of this.#closedByClient) if (now - at > UPGRADE_POLL_HOLD_MS) this.#closedByClient.delete(old);
+    this.#closedByClient.set(sid, now);
+  }
+
+  private takeClientClose(sid: string): boolean {
+    const at = this.#closedByClient.get(sid);
+    this.#closedByClient.delete(sid);
+    return at !== undefined && Date.now() - at <= UPGRADE_POLL_HOLD_MS;
+  }
+
   private forgetSocket(ws: WebSocket, reason: CloseReason): void {
     const session = this.#sessionsBySocket.get(ws);
     if (session === undefined) return;
     if (ws === session.upgradingSocket) {
-      session.upgradingSocket = null;
+      session.abandonUpgrade();
       this.#sessionsBySocket.delete(ws);
       return;
     }
@@ -396,9 +526,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
    * frame at once (a hibernatable one that never sent anything is only released
    * when the object hibernates, about 10 s later).
    */
-  private acceptWebSocket(ws: WebSocket): void {
+  private acceptWebSocket(ws: WebSocket, createdAt: number, upgrade: boolean): void {
     if (this.options.hibernation) {
-      this.ctx.acceptWebSocket(ws);
+      const created = CREATED_TAG + createdAt;
+      this.ctx.acceptWebSocket(ws, upgrade ? [created, UPGRADE_TAG] : [created]);
       return;
     }
     ws.binaryType = "arraybuffer";
@@ -413,6 +544,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     session.onTransportError = () => this.closeSession(session, "transport error");
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
+  }
+
+  /** Whether every session is in memory (after restoreSessions(), or always without hibernation). */
+  protected get sessionsInMemory(): boolean {
+    return this.#restored || !this.options.hibernation;
   }
 
   /** Rebuilds the WebSocket sessions from their attachments once per wake. */
@@ -432,17 +568,6 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       this.register(session);
       this.onEngineRestore(session);
     }
-  }
-
-  private lastPong(session: EngineSession<S>): number {
-    const ws = session.webSocket;
-    const auto = ws ? this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0 : 0;
-    return Math.max(auto, session.lastPongAt);
-  }
-
-  /** Makes sure an alarm comes within a ping interval (an earlier one is kept). */
-  protected async ensureAlarm(): Promise<void> {
-    await this.setAlarm(Date.now() + this.options.pingInterval);
   }
 
   /** Asks for an alarm no later than `at`. */
@@ -465,6 +590,22 @@ function exceeds(message: string | ArrayBuffer, max: number): boolean {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only encode when it could matter.
   if (message.length * 3 <= max) return false;
   return message.length > max || TEXT.encode(message).byteLength > max;
+}
+
+/** The handshake time in a WebSocket's tags (0 for one accepted before they were written: pinged at once). */
+function createdAtOf(tags: readonly string[]): number {
+  const tag = tags.find((t) => t.startsWith(CREATED_TAG));
+  return tag === undefined ? 0 : Number(tag.slice(CREATED_TAG.length));
+}
+
+/** Sends one frame; false when the socket can no longer send. */
+function sendFrame(ws: WebSocket, frame: string): boolean {
+  try {
+    ws.send(frame);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Lets the runtime deliver waiting events (WebSocket messages, requests) before going on. */

@@ -53,7 +53,6 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
 
 /** An Engine.IO session seen from Socket.IO: its packet decoder and its sockets. */
 class SessionConnection implements Connection {
-  readonly decoder: Decoder = createDecoder();
   readonly sockets = new Map<string, Socket<any, any, any>>();
   /** Namespaces whose CONNECT is going through middlewares. */
   readonly connecting = new Set<string>();
@@ -61,13 +60,33 @@ class SessionConnection implements Connection {
   decodingBinary = false;
   /** Restored after a wake with sockets whose listeners were registered outside onSocket (see onEngineRestore). */
   listenersLost = false;
+  /** Created on the connection's first message after a start or a wake: most idle connections never need one. */
+  #decoder: Decoder | null = null;
 
+  /** The room's handlers, shared by its connections (nothing allocated per connection for them). */
   constructor(
     readonly session: EngineSession<ConnectionState>,
-    private readonly closeSession: () => void,
-    /** Every disconnect of one of its sockets, whatever the reason (the room counts and logs it). */
-    private readonly onDetach: (socket: Socket<any, any, any>, reason: DisconnectReason) => void,
+    private readonly room: {
+      closeConnection(session: EngineSession<ConnectionState>): void;
+      onPacket(connection: SessionConnection, packet: Packet): void;
+      /** Every disconnect of one of its sockets, whatever the reason (the room counts and logs it). */
+      onDetach(socket: Socket<any, any, any>, reason: DisconnectReason): void;
+    },
   ) {}
+
+  get decoder(): Decoder {
+    if (this.#decoder === null) {
+      this.#decoder = createDecoder();
+      this.#decoder.on("decoded", (packet: Packet) => this.room.onPacket(this, packet));
+    }
+    return this.#decoder;
+  }
+
+  /** Drops a half-received binary packet, if any. */
+  destroyDecoder(): void {
+    this.#decoder?.destroy();
+    this.#decoder = null;
+  }
 
   get sid(): string {
     return this.session.sid;
@@ -90,12 +109,12 @@ class SessionConnection implements Connection {
   }
 
   close(): void {
-    this.closeSession();
+    this.room.closeConnection(this.session);
   }
 
   detach(socket: Socket<any, any, any>, reason: DisconnectReason): void {
     if (this.sockets.get(socket.nsp.name) === socket) this.sockets.delete(socket.nsp.name);
-    this.onDetach(socket, reason);
+    this.room.onDetach(socket, reason);
   }
 }
 
@@ -111,6 +130,11 @@ export abstract class SocketIORoom<
 > extends EngineRoom<ConnectionState> {
   protected readonly io: Server<ListenEvents, EmitEvents, SocketData>;
   readonly #connections = new Map<string, SessionConnection>();
+  readonly #connectionHandlers = {
+    closeConnection: (session: EngineSession<ConnectionState>) => this.closeSession(session, "server close"),
+    onPacket: (connection: SessionConnection, packet: Packet) => this.onPacket(connection, packet),
+    onDetach: (socket: Socket<any, any, any>, reason: DisconnectReason) => this.socketDisconnected(socket, reason),
+  };
   /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
   protected roomName = "";
   /** JWT verification of CONNECT (JWT_* vars), or null when off. */
@@ -238,15 +262,27 @@ export abstract class SocketIORoom<
     const kind = CLOSE_ERRORS[reason];
     if (kind) logRoomEvent({ event: "error", room: this.roomName, sid: session.sid, kind, reason });
     this.#connections.delete(session.sid);
-    connection.decoder.destroy();
+    connection.destroyDecoder();
     for (const socket of [...connection.sockets.values()]) socket.nsp.removeSocket(socket, DISCONNECT_REASONS[reason]);
     // A room left with only disconnected sessions still prunes them when their window ends.
     if (this.#recovery !== null) void this.setAlarm(Date.now() + this.#recovery.settings.maxDisconnectionDuration);
   }
 
   /** Closes connections that joined no namespace within connectTimeout; prunes the recovery log. */
-  protected override onEngineTick(now: number): number | null {
-    let next = this.#recovery?.prune(this.sessions.size > 0) ?? null;
+  protected override onEngineTick(now: number, webSocketHandshakes: readonly number[]): number | null {
+    let next = this.#recovery?.prune(webSocketHandshakes.length > 0 || this.sessions.size > 0) ?? null;
+    if (!this.sessionsInMemory) {
+      // Sessions are rebuilt only when a WebSocket's connect deadline came since the last alarms (a
+      // round comes at least once per ping interval): an idle room of older connections is not.
+      const { connectTimeout, pingInterval } = this.options;
+      let due = false;
+      for (const handshake of webSocketHandshakes) {
+        const deadline = handshake + connectTimeout;
+        if (deadline > now) next = Math.min(next ?? Infinity, deadline);
+        else if (deadline > now - 2 * pingInterval) due = true;
+      }
+      if (due) this.restoreSessions();
+    }
     for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;
       const deadline = connection.session.createdAt + this.options.connectTimeout;
@@ -262,10 +298,7 @@ export abstract class SocketIORoom<
   // --- Socket.IO packets ---------------------------------------------------
 
   private attachConnection(session: EngineSession<ConnectionState>): SessionConnection {
-    const connection = new SessionConnection(session, () => this.closeSession(session, "server close"), (socket, reason) =>
-      this.socketDisconnected(socket, reason),
-    );
-    connection.decoder.on("decoded", (packet: Packet) => this.onPacket(connection, packet));
+    const connection = new SessionConnection(session, this.#connectionHandlers);
     this.#connections.set(session.sid, connection);
     return connection;
   }

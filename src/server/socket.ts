@@ -17,6 +17,8 @@ import { parseQuery, type ParsedQuery } from "./handshake";
 
 type Listener = (...args: any[]) => unknown;
 const NO_ROOMS: ReadonlySet<string> = new Set();
+/** `savedData` before `data` was first read. */
+const NOT_READ: unique symbol = Symbol("not read");
 type AckCallback = (...args: unknown[]) => void;
 /** A packet middleware sees `[event, ...args]`; `next(error)` drops the packet. */
 export type PacketMiddleware = (packet: [string, ...unknown[]], next: (error?: Error) => void) => unknown;
@@ -43,17 +45,21 @@ export class Socket<
   connected = false;
   /** Whether this socket came back through connection state recovery (same id, rooms, data; missed events replayed). */
   recovered = false;
-  private readonly pendingAcks = new Map<number, AckCallback>();
-  private readonly listeners = new Map<string, Listener[]>();
-  private readonly anyListeners: Listener[] = [];
-  private readonly middlewares: PacketMiddleware[] = [];
+  // Created on first use: most sockets of a big room never wait for an ack or get listeners of their own.
+  private pendingAcks: Map<number, AckCallback> | null = null;
+  private listeners: Map<string, Listener[]> | null = null;
+  private anyListeners: Listener[] | null = null;
+  private middlewares: PacketMiddleware[] | null = null;
   private listenersReady = false;
+  /**
+   * JSON of `data` as last persisted, to persist only changes; taken when `data`
+   * is first read (nothing can change it in place before), not for every socket a wake rebuilds.
+   */
+  private savedData: string | undefined | typeof NOT_READ = NOT_READ;
   /** True while the namespace's `onSocket` setups run for this socket: the only time listeners survive a wake. */
   private settingUp = false;
   /** The handshake query, parsed on first use. */
   private query: ParsedQuery | undefined;
-  /** JSON of `data` as last persisted, to persist only changes. */
-  private savedData: string | undefined;
 
   constructor(
     readonly nsp: Namespace<ListenEvents, EmitEvents, SocketData>,
@@ -62,7 +68,6 @@ export class Socket<
   ) {
     this.id = record.id;
     this.rooms = new Set([record.id, ...record.rooms]);
-    this.savedData = jsonOf(record.data);
   }
 
   /** socket.io's handshake: the connection's first request (shared by its namespaces) and this socket's auth. */
@@ -105,6 +110,7 @@ export class Socket<
    * promise settles), and at once on assignment.
    */
   get data(): SocketData {
+    if (this.savedData === NOT_READ) this.savedData = jsonOf(this.record.data);
     return this.record.data as SocketData;
   }
 
@@ -130,6 +136,7 @@ export class Socket<
         : never,
   ): this {
     this.checkRegistration(`socket.on(${JSON.stringify(event)})`);
+    this.listeners ??= new Map();
     const list = this.listeners.get(event);
     if (list) list.push(listener as Listener);
     else this.listeners.set(event, [listener as Listener]);
@@ -145,6 +152,7 @@ export class Socket<
   }
 
   off<Ev extends EventNames<ListenEvents>>(event: Ev, listener?: ListenEvents[Ev]): this {
+    if (this.listeners === null) return this;
     if (!listener) this.listeners.delete(event);
     else this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener));
     return this;
@@ -152,14 +160,14 @@ export class Socket<
 
   onAny(listener: (event: string, ...args: any[]) => unknown): this {
     this.checkRegistration("socket.onAny()");
-    this.anyListeners.push(listener);
+    (this.anyListeners ??= []).push(listener);
     return this;
   }
 
   /** Registers a packet middleware (socket.io's `socket.use`). */
   use(middleware: PacketMiddleware): this {
     this.checkRegistration("socket.use()");
-    this.middlewares.push(middleware);
+    (this.middlewares ??= []).push(middleware);
     return this;
   }
 
@@ -302,7 +310,7 @@ export class Socket<
   /** A client event: packet middlewares, then `onAny` listeners, then the event's listeners. */
   dispatch(event: string, args: unknown[]): void {
     this.ensureListeners();
-    if (this.middlewares.length === 0) return this.runListeners(event, args);
+    if (this.middlewares === null) return this.runListeners(event, args);
     runPacketMiddlewares(this.middlewares, [event, ...args], (error) => {
       if (error) this.fireLocal("error", [error]);
       else this.runListeners(event, args);
@@ -312,8 +320,9 @@ export class Socket<
   private runListeners(event: string, args: unknown[]): void {
     const settled = () => this.saveDataIfChanged();
     this.nsp.runEvent(this, event, args, settled);
-    for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
-    for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args), settled);
+    if (this.anyListeners !== null) for (const listener of this.anyListeners) guard(() => listener(event, ...args), settled);
+    const listeners = this.listeners?.get(event);
+    if (listeners !== undefined) for (const listener of listeners) guard(() => listener(...args), settled);
   }
 
   /** Returns the function a handler calls to acknowledge the client's event (once). */
@@ -328,39 +337,41 @@ export class Socket<
 
   /** Waits for the client's acknowledgement of packet `id`. */
   expectAck(id: number, callback: AckCallback): void {
-    this.pendingAcks.set(id, callback);
+    (this.pendingAcks ??= new Map()).set(id, callback);
   }
 
   forgetAck(id: number): void {
-    this.pendingAcks.delete(id);
+    this.pendingAcks?.delete(id);
   }
 
   receiveAck(id: number, args: unknown[]): void {
-    const callback = this.pendingAcks.get(id);
+    const callback = this.pendingAcks?.get(id);
     if (callback === undefined) return; // Unknown, timed out, or lost to hibernation.
-    this.pendingAcks.delete(id);
+    this.pendingAcks!.delete(id);
     guard(() => callback(...args));
   }
 
   /** Runs the socket's own listeners of a reserved event ("disconnect", "error"). */
   fireLocal(event: string, args: unknown[]): void {
     this.ensureListeners();
-    for (const listener of this.listeners.get(event) ?? []) guard(() => listener(...args));
+    const listeners = this.listeners?.get(event);
+    if (listeners !== undefined) for (const listener of listeners) guard(() => listener(...args));
   }
 
   markDisconnected(): void {
     this.connected = false;
-    this.pendingAcks.clear();
+    this.pendingAcks = null;
   }
 
   /** After a handler: saves `data` if it changed; a change too large for the attachment is undone. */
   saveDataIfChanged(): void {
-    if (jsonOf(this.record.data) === this.savedData) return;
+    if (this.savedData === NOT_READ || jsonOf(this.record.data) === this.savedData) return;
     try {
       this.saveData();
     } catch (error) {
       logHandlerError(error);
-      this.record.data = this.savedData === undefined ? undefined : JSON.parse(this.savedData);
+      const saved = this.savedData as string | undefined;
+      this.record.data = saved === undefined ? undefined : JSON.parse(saved);
     }
   }
 

@@ -56,6 +56,8 @@ describe("hibernation", () => {
     expect(pings.filter((p) => p === "6").length).toBeGreaterThanOrEqual(2);
     const seen = await runInDurableObject(stub, (instance: EngineRoom, state) => {
       const ws = state.getWebSockets()[0];
+      // Rounds leave sessions where they are (in their attachments): rebuild them to look.
+      (instance as any).restoreSessions();
       const session = (instance as any).sessions.values().next().value;
       return { auto: state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0, jsPong: session.lastPongAt, created: session.createdAt };
     });

@@ -1,5 +1,5 @@
 /** Cases found by probing the server: heartbeat timing, state limits, memory, big bodies. */
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, sleep, testRoom, TestSocket, worker } from "./support/clients";
 
@@ -51,6 +51,92 @@ describe("heartbeat", () => {
     await sleep(1500);
     expect(pings).toBeGreaterThanOrEqual(3);
     expect(pings).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("heartbeat schedule", () => {
+  it("never pings a connection before pingInterval after its handshake, whatever wakes the room", async () => {
+    const stub = relayRoom("hb-first");
+    const old = await connectSocketIO(stub); // keeps room-wide rounds going
+    const delays: number[] = [];
+    const newcomers: Promise<void>[] = [];
+    for (let i = 0; i < 6; i++) {
+      await pollingHandshake(stub); // polling deadlines wake the object at other times too
+      const { socket } = await openWebSocket(stub, "", false);
+      const opened = Date.now();
+      socket.send("40");
+      newcomers.push(
+        socket.next({ control: true, timeout: 1500 }).then(async (connect) => {
+          expect(connect).toMatch(/^40/);
+          expect(await socket.next({ control: true, timeout: 1500 })).toBe("2");
+          delays.push(Date.now() - opened);
+          socket.close();
+        }),
+      );
+      await sleep(70);
+    }
+    await Promise.all(newcomers);
+    old.socket.close();
+    // Never before pingInterval (300 ms) after the handshake, give or take a few ms of delivery; and
+    // well before the client would give up (pingInterval + pingTimeout), with room for a busy machine.
+    expect(delays.filter((d) => d < 290)).toEqual([]);
+    expect(delays.filter((d) => d > 800)).toEqual([]);
+  });
+
+  it("pings an idle hibernated room without rebuilding its sessions", async () => {
+    const stub = relayRoom("hb-idle");
+    const clients = await Promise.all([1, 2, 3].map(() => connectSocketIO(stub)));
+    await sleep(1700); // past connectTimeout: nothing left for the Socket.IO layer to check
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    const pings = clients.map(() => 0);
+    clients.forEach(({ socket }, i) => socket.ws.addEventListener("message", (e) => e.data === "2" && pings[i]++));
+    await sleep(700);
+    const run = runInDurableObject as unknown as (stub: unknown, fn: (instance: { sessions: Map<string, unknown> }) => number) => Promise<number>;
+    expect(await run(stub, (instance) => instance.sessions.size)).toBe(0);
+    expect(pings.filter((count) => count < 2)).toEqual([]);
+    // The first message after the rounds restores the room and is relayed.
+    clients[0].socket.send('42["msg","after idle rounds"]');
+    expect(await clients[2].socket.next()).toBe('42["msg","after idle rounds"]');
+    for (const { socket } of clients) socket.close();
+  });
+});
+
+describe("upgrade race", () => {
+  async function probedUpgrade(name: string): Promise<{ stub: DurableObjectStub; sid: string; upgraded: TestSocket }> {
+    const stub = relayRoom(name);
+    const sid = await pollingHandshake(stub);
+    const response = await stub.fetch(pollUrl(sid).replace("polling", "websocket"), { headers: { Upgrade: "websocket" } });
+    const upgraded = new TestSocket(response.webSocket!);
+    upgraded.send("2probe");
+    expect(await upgraded.next()).toBe("3probe");
+    return { stub, sid, upgraded };
+  }
+
+  it("refuses with 400 a GET that reaches the room just before the upgrade's 5", async () => {
+    const { stub, sid, upgraded } = await probedUpgrade("race-1");
+    const poll = stub.fetch(pollUrl(sid));
+    await sleep(20);
+    upgraded.send("5");
+    expect((await poll).status).toBe(400);
+    upgraded.send("40");
+    expect(await upgraded.next()).toMatch(/^40/);
+  });
+
+  it("answers once, with a noop, a GET overtaken by its client's close", async () => {
+    const stub = relayRoom("race-3");
+    const sid = await pollingHandshake(stub);
+    expect((await stub.fetch(pollUrl(sid), { method: "POST", body: "1" })).status).toBe(200);
+    const overtaken = await stub.fetch(pollUrl(sid));
+    expect(overtaken.status).toBe(200);
+    expect(await overtaken.text()).toBe("6");
+    expect((await stub.fetch(pollUrl(sid))).status).toBe(400);
+  });
+
+  it("ends a GET during an upgrade with a noop when no 5 follows", async () => {
+    const { stub, sid } = await probedUpgrade("race-2");
+    const response = await stub.fetch(pollUrl(sid));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("6");
   });
 });
 
