@@ -136,6 +136,25 @@ describe("connection state recovery", () => {
     expect(news).toEqual(["first", "while away"]);
   });
 
+  it("skips the namespace's middlewares for a recovered socket (skipMiddlewares, socket.io's default)", async () => {
+    const room = freshRoom();
+    let attempts = 0;
+    // The room's middleware refuses `deny: true`: only the first CONNECT passes it.
+    const auth = (cb: (data: object) => void) => cb({ deny: attempts++ > 0 });
+    const sender = await connect(rooms.url, room, "websocket only");
+    const receiver = await connect(rooms.url, room, "websocket only", { ...away, auth });
+    const news: unknown[] = [];
+    receiver.on("news", (value: unknown) => news.push(value));
+    await receiver.emitWithAck("join", "blue");
+    sender.emit("to", "blue", "news", "before");
+    await waitFor(() => news.length === 1);
+    await loseConnection(receiver);
+    const back = next(receiver, "connect", 10_000);
+    await back;
+    expect(attempts).toBe(2);
+    expect(receiver.recovered).toBe(true);
+  });
+
   it("recovers after the room object was evicted while the client was away", async () => {
     const room = freshRoom();
     const sender = await connect(relay.url, room, "websocket only");
