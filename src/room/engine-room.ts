@@ -14,7 +14,8 @@ import {
   type EngineErrorBody,
 } from "../engine.io/protocol";
 import { afterRound, emptyHeartbeat, firstPingAt, firstPingSettles, judgedRound, roundDue, tickLength, type HeartbeatState } from "../engine.io/heartbeat";
-import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
+import { EngineSession, outboxLimit, type CloseReason, type SessionAttachment } from "../engine.io/session";
+import { PacketBucket } from "../engine.io/rate-limit";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
 import { isOriginAllowed } from "../worker/cors";
@@ -181,6 +182,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     }
     if (ws === session.upgradingSocket) return this.continueUpgrade(session, ws, message);
     if (exceeds(message, this.options.maxHttpBufferSize)) return this.closeSession(session, "message too big");
+    if (!session.packets!.take(Date.now())) return this.closeSession(session, "rate limited");
     const packet = decodeClientPacket(message);
     if (packet === null) return this.closeSession(session, "parse error");
     this.handlePacket(session, packet);
@@ -406,6 +408,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       this.closeSession(session, "parse error");
       return engineError(EngineError.BAD_REQUEST);
     }
+    // A payload over the rate is refused whole: none of its packets is handled.
+    if (!session.packets!.take(Date.now(), packets.length)) {
+      this.closeSession(session, "rate limited");
+      return Response.json({ code: EngineError.BAD_REQUEST.code, message: "Too many packets" }, { status: 429 });
+    }
     for (const packet of packets) {
       if (session.closed) break;
       this.handlePacket(session, packet);
@@ -542,6 +549,9 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private register(session: EngineSession<S>): void {
     session.stats = this.stats;
     session.onTransportError = () => this.closeSession(session, "transport error");
+    session.packets = new PacketBucket(this.options.packetRate, Date.now());
+    session.maxOutboxBytes = outboxLimit(this.options.maxHttpBufferSize);
+    session.onOutboxFull = () => this.closeSession(session, "outbox full");
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
   }

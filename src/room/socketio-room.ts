@@ -21,6 +21,7 @@ import {
 import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescription, SocketSelector } from "../rest/commands";
 import { IdempotencyLog } from "../rest/idempotency";
 import * as rest from "../rest/room-operations";
+import { packetShapeRefusal } from "../socket.io/packet-limits";
 import { EngineRoom } from "./engine-room";
 import { SqlRecoveryStore } from "../recovery/sql-store";
 import type { RestoredSession } from "../server/recovery";
@@ -48,6 +49,8 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
   "ping timeout": "ping timeout",
   "parse error": "parse error",
   "message too big": "transport error",
+  "rate limited": "forced close",
+  "outbox full": "transport error",
   "server close": "forced close",
 };
 
@@ -245,6 +248,11 @@ export abstract class SocketIORoom<
     if (connection.listenersLost) {
       // Its listeners cannot be rebuilt: a reconnect runs its "connection" handlers again, as a socket.io restart would.
       this.closeSession(session, "server close");
+      return;
+    }
+    // Nesting and argument counts are bounded before socket.io-parser spends time or memory on them.
+    if (typeof data === "string" && packetShapeRefusal(data) !== null) {
+      this.closeSession(session, "parse error");
       return;
     }
     try {
