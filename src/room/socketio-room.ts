@@ -61,6 +61,8 @@ class SessionConnection implements Connection {
   readonly connecting = new Set<string>();
   /** The decoder is taking a binary attachment: a packet it completes now carries binary (it reports it as plain EVENT/ACK). */
   decodingBinary = false;
+  /** Bytes of the binary attachments received for the packet being decoded (bounded by maxHttpBufferSize). */
+  pendingBinaryBytes = 0;
   /** Restored after a wake with sockets whose listeners were registered outside onSocket (see onEngineRestore). */
   listenersLost = false;
   /** Created on the connection's first message after a start or a wake: most idle connections never need one. */
@@ -251,9 +253,11 @@ export abstract class SocketIORoom<
       return;
     }
     // Nesting and argument counts are bounded before socket.io-parser spends time or memory on them.
-    if (typeof data === "string" && packetShapeRefusal(data) !== null) {
-      this.closeSession(session, "parse error");
-      return;
+    if (typeof data === "string") {
+      if (packetShapeRefusal(data) !== null) return this.closeSession(session, "parse error");
+    } else if ((connection.pendingBinaryBytes += data.byteLength) > this.options.maxHttpBufferSize) {
+      // A packet's attachments together are one message: maxHttpBufferSize bounds them as it bounds a message.
+      return this.closeSession(session, "message too big");
     }
     try {
       connection.decodingBinary = typeof data !== "string";
@@ -312,6 +316,7 @@ export abstract class SocketIORoom<
   }
 
   private onPacket(connection: SessionConnection, packet: Packet): void {
+    connection.pendingBinaryBytes = 0;
     if (invalidClientPacket(packet) !== null) return this.closeSession(connection.session, "parse error");
     if (connection.decodingBinary) binaryAsBuffers(packet.data);
     const socket = connection.sockets.get(packet.nsp);

@@ -23,6 +23,8 @@ const CLOSE_OBJECT = 0x7d;
 const COMMA = 0x2c;
 const SLASH = 0x2f;
 const DASH = 0x2d;
+const BINARY_EVENT = 0x35; // "5"
+const BINARY_ACK = 0x36; // "6"
 
 /**
  * Why a client's text packet (`<type>[<attachments>-][<nsp>,][<id>]<json>`)
@@ -30,6 +32,10 @@ const DASH = 0x2d;
  * JSON strings: the packet may still be malformed, which the decoder reports.
  */
 export function packetShapeRefusal(text: string): string | null {
+  const type = text.charCodeAt(0);
+  // socket.io-parser would wait forever for the attachments of a binary packet that announces none,
+  // keeping every binary frame that follows.
+  if ((type === BINARY_EVENT || type === BINARY_ACK) && /^.0+-/.test(text)) return "binary packet announcing no attachment";
   // Too short to pass either limit: the common small event costs nothing more.
   if (text.length <= MAX_PACKET_DEPTH + 1) return null;
   const start = dataStart(text);

@@ -55,6 +55,36 @@ describe("packet shape, before decoding", () => {
   });
 });
 
+describe("binary packets", () => {
+  const header = (n: number) => `45${n}-["bin"${Array.from({ length: n }, (_, i) => `,{"_placeholder":true,"num":${i}}`).join("")}]`;
+
+  // Found by the fuzzer: socket.io-parser waited forever for the attachments of "450-[...]" and kept every binary frame after it.
+  it("closes a connection whose binary packet announces no attachment", async () => {
+    const { socket } = await connectSocketIO(relayRoom("lim-bin-0"));
+    socket.send(header(0));
+    expect(await socket.closed).toEqual({ code: 1002, reason: "parse error" });
+    expect(packetShapeRefusal("50-[\"e\"]")).toMatch(/no attachment/);
+    expect(packetShapeRefusal("600-/chat,3[]")).toMatch(/no attachment/);
+    expect(packetShapeRefusal("51-[\"e\",{\"_placeholder\":true,\"num\":0}]")).toBeNull();
+  });
+
+  it("bounds a packet's attachments together by maxHttpBufferSize", async () => {
+    const stub = relayRoom("lim-bin-size");
+    const [sender, receiver] = await Promise.all([1, 2].map(() => connectSocketIO(stub)));
+    sender.socket.send(header(2));
+    sender.socket.send(new Uint8Array(400_000));
+    sender.socket.send(new Uint8Array(400_000));
+    expect(await receiver.socket.next()).toBe(header(2));
+    expect(((await receiver.socket.next()) as ArrayBuffer).byteLength).toBe(400_000);
+    expect(((await receiver.socket.next()) as ArrayBuffer).byteLength).toBe(400_000);
+    sender.socket.send(header(2));
+    sender.socket.send(new Uint8Array(600_000));
+    sender.socket.send(new Uint8Array(600_000));
+    expect(await sender.socket.closed).toEqual({ code: 1009, reason: "message too big" });
+    receiver.socket.close();
+  });
+});
+
 describe("packet rate", () => {
   it("is a token bucket: a burst, then the sustained rate", () => {
     const bucket = new PacketBucket({ perSecond: 10, burst: 3 }, 0);
