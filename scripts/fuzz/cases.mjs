@@ -4,7 +4,7 @@
  * the server answered as documented, else what went wrong.
  */
 import WebSocket from "ws";
-import { DOCUMENTED_CLOSE_CODES, engineIOCase, pollingRecords, RECORD_SEPARATOR, socketIOCase } from "./packets.mjs";
+import { DOCUMENTED_CLOSE_CODES, engineIOCase, LIMITS, pollingRecords, RECORD_SEPARATOR, socketIOCase } from "./packets.mjs";
 import { handshakeInput, jwtInput, restInput, sameDecodedToken } from "./inputs.mjs";
 
 const PROBE_ID = 987654321;
@@ -229,9 +229,18 @@ async function pollingBodyCase(ctx, random) {
     expect = "any";
   }
   const describe = `${cases.map((c) => c.label).join(" + ")}: ${excerpt(body)}`;
-  const post = await fetch(url, { method: "POST", body });
-  const status = post.status;
-  const text = await post.text();
+  let status;
+  let text;
+  try {
+    const post = await fetch(url, { method: "POST", body });
+    status = post.status;
+    text = await post.text();
+  } catch (error) {
+    // An oversized body is refused while it is still being sent: the client may see the reset before the 413.
+    if (body.length <= LIMITS.maxHttpBufferSize) throw error;
+    status = 413;
+    text = '{"code":3,"message":"(connection reset while sending)"}';
+  }
   if (![200, 400, 413, 429].includes(status)) return `POST answered ${status} ${excerpt(text)} (${describe})`;
   if (status !== 200) {
     const error = safeJson(text);

@@ -159,8 +159,11 @@ export function jwtInput(random, { secret, room }) {
         auth: { token: sign(header, { ...claims, [random.pick(["exp", "nbf", "iat", "rooms", "namespaces"])]: random.pick(["soon", null, [], {}, 1e400]) }, secret) },
         valid: false,
       };
-    case 9:
-      return { label: "token of another type", auth: random.pick([{ token: 5 }, { token: null }, { token: {} }, { token: "" }, { token: "a.b.c" }, { token: "x".repeat(5000) }, {}]), valid: false };
+    case 9: {
+      // With JWT_REQUIRED=off, no token (none, null, "") connects without claims; anything else that is not a valid token is refused.
+      const auth = random.pick([{ token: 5 }, { token: null }, { token: {} }, { token: "" }, { token: "a.b.c" }, { token: "x".repeat(5000) }, {}, { token: "Bearer " }]);
+      return { label: "token of another type", auth, valid: normalizeToken(auth.token) === null };
+    }
     default: {
       const mutated = mutateText(random, valid);
       return { label: "mutated token", auth: { token: mutated }, valid: mutated === valid, original: valid };
@@ -168,8 +171,18 @@ export function jwtInput(random, { secret, room }) {
   }
 }
 
+/** The token as the server reads it (docs/auth-and-webhooks.md): a "Bearer " prefix dropped, trimmed; null for none. */
+export function normalizeToken(token) {
+  if (token === undefined || token === null || token === "") return null;
+  if (typeof token !== "string") return token;
+  const bare = token.replace(/^Bearer\s+/i, "").trim();
+  return bare === "" ? null : bare;
+}
+
 /** Whether two compact tokens decode to the same bytes, part by part (a non-canonical base64url twin). */
 export function sameDecodedToken(a, b) {
+  a = normalizeToken(a);
+  if (typeof a !== "string") return false;
   const pa = a.split(".");
   const pb = b.split(".");
   return pa.length === 3 && pb.length === 3 && pa.every((part, i) => Buffer.from(part, "base64url").equals(Buffer.from(pb[i], "base64url")));
