@@ -9,7 +9,7 @@
  */
 import { formatReport, isClean, runFuzz } from "./fuzz/run.mjs";
 
-const DEFAULTS = { seed: String(Date.now() % 2 ** 31), cases: "2000", seconds: "120", concurrency: "4", case: "" };
+const DEFAULTS = { seed: String(Date.now() % 2 ** 31), cases: "2000", seconds: "120", concurrency: "6", case: "" };
 
 function options(argv) {
   const values = { ...DEFAULTS };

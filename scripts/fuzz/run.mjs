@@ -18,6 +18,7 @@ export async function runFuzz({ seed, cases, seconds, concurrency = 4, only, log
   const ctx = { url: server.url, wsUrl: server.url.replace(/^http/, "ws"), room: `fuzz-${seed}`, apiKey: API_KEY, secret: SECRET };
   const entries = Object.keys(ENTRY_POINTS);
   const counts = Object.fromEntries(entries.map((name) => [name, 0]));
+  const busyMs = Object.fromEntries(entries.map((name) => [name, 0]));
   const failures = [];
   let observers;
   const started = Date.now();
@@ -33,11 +34,13 @@ export async function runFuzz({ seed, cases, seconds, concurrency = 4, only, log
         const random = new Random((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
         counts[entry]++;
         let problem;
+        const caseStarted = Date.now();
         try {
           problem = await withTimeout(ENTRY_POINTS[entry](ctx, random), CASE_TIMEOUT_MS);
         } catch (error) {
           problem = `the case failed: ${error?.message ?? error}`;
         }
+        busyMs[entry] += Date.now() - caseStarted;
         if (problem) {
           failures.push({ index, entry, problem });
           log(`FAIL case ${index} [${entry}]: ${problem}`);
@@ -49,10 +52,12 @@ export async function runFuzz({ seed, cases, seconds, concurrency = 4, only, log
     var elapsed = (Date.now() - started) / 1000;
     var delivery = observers ? await observers.finish() : { sent: 0, observers: [], problems: ["observers did not connect"] };
     await new Promise((r) => setTimeout(r, 500)); // the runtime's last lines
-    var exceptions = exceptionLines(server.output());
+    var output = server.output();
+    var exceptions = exceptionLines(output);
+    var logLines = { total: output.split("\n").length, roomErrors: output.split("\n").filter((line) => line.includes('{"event":"error"')).length };
     await server.stop();
   }
-  return { seed, seconds: elapsed, counts, failures, delivery, exceptions };
+  return { seed, seconds: elapsed, counts, busyMs, failures, delivery, exceptions, logLines };
 }
 
 function withTimeout(promise, ms) {
@@ -66,11 +71,14 @@ function withTimeout(promise, ms) {
 /** The report as text: cases per entry point, failures, delivery to the observers, exceptions. */
 export function formatReport(report) {
   const lines = [`seed ${report.seed}: ${Object.values(report.counts).reduce((a, b) => a + b, 0)} cases in ${report.seconds.toFixed(1)} s`];
-  for (const [entry, n] of Object.entries(report.counts)) lines.push(`  ${String(n).padStart(6)}  ${entry}`);
+  for (const [entry, n] of Object.entries(report.counts)) {
+    lines.push(`  ${String(n).padStart(6)}  ${entry.padEnd(40)} ${(report.busyMs[entry] / Math.max(1, n)).toFixed(0).padStart(5)} ms per case`);
+  }
   const d = report.delivery;
   lines.push(`observers: ${d.sent} events sent, received ${d.observers.map((o) => `${o.received} (${o.mode})`).join(", ")}`);
   for (const p of d.problems) lines.push(`  DELIVERY: ${p}`);
   for (const f of report.failures) lines.push(`  FAIL case ${f.index} [${f.entry}]: ${f.problem}`);
+  lines.push(`runtime log: ${report.logLines.total} lines, ${report.logLines.roomErrors} room error lines (connections closed or refused), ${report.exceptions.length} exception lines`);
   for (const line of report.exceptions.slice(0, 20)) lines.push(`  RUNTIME: ${line}`);
   const ok = isClean(report);
   lines.push(ok ? "no failure" : `FAILED: ${report.failures.length} cases, ${d.problems.length} delivery problems, ${report.exceptions.length} runtime exception lines (replay: npm run fuzz -- --seed=${report.seed})`);
