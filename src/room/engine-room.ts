@@ -180,9 +180,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       ws.close(1008, "Session ID unknown");
       return;
     }
+    // Probes of an upgrade count too: "2probe" is answered, so a flood of them costs as much.
+    if (!session.packets!.take(Date.now())) return this.closeSession(session, "rate limited");
     if (ws === session.upgradingSocket) return this.continueUpgrade(session, ws, message);
     if (exceeds(message, this.options.maxHttpBufferSize)) return this.closeSession(session, "message too big");
-    if (!session.packets!.take(Date.now())) return this.closeSession(session, "rate limited");
     const packet = decodeClientPacket(message);
     if (packet === null) return this.closeSession(session, "parse error");
     this.handlePacket(session, packet);
