@@ -3,6 +3,7 @@ import type { Packet } from "engine.io-parser";
 import { readServerOptions, type EngineSettings, type Env, type ServerOptions } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
 import {
+  CLOSE,
   decodeClientPacket,
   decodePollingPayload,
   EngineError,
@@ -64,6 +65,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   #restored = false;
   /** Polling sessions the client closed with no GET waiting: sid → when (see rememberClientClose). */
   readonly #closedByClient = new Map<string, number>();
+  /** Polling sessions closed for a full outbox: sid → when; their next GET gets the close packet (see register). */
+  readonly #closedForOutbox = new Map<string, number>();
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
   #heartbeat: HeartbeatState | undefined;
@@ -159,6 +162,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (session === undefined || session.closed) {
       // The GET a client sent just before its close packet, overtaken by that POST on the way here.
       if (request.method === "GET" && this.takeClientClose(parsed.sid)) return textResponse(NOOP);
+      if (request.method === "GET" && this.#closedForOutbox.delete(parsed.sid)) return textResponse(CLOSE);
       return engineError(EngineError.UNKNOWN_SID);
     }
     if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
@@ -552,7 +556,15 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     session.onTransportError = () => this.closeSession(session, "transport error");
     session.packets = new PacketBucket(this.options.packetRate, Date.now());
     session.maxOutboxBytes = outboxLimit(this.options.maxHttpBufferSize);
-    session.onOutboxFull = () => this.closeSession(session, "outbox full");
+    session.onOutboxFull = () => {
+      // As engine.io closes a polling session between two GETs: the next GET gets the close packet. Kept
+      // until the session would have timed out anyway.
+      const now = Date.now();
+      const keep = this.options.pingInterval + this.options.pingTimeout;
+      for (const [sid, at] of this.#closedForOutbox) if (now - at > keep) this.#closedForOutbox.delete(sid);
+      this.#closedForOutbox.set(session.sid, now);
+      this.closeSession(session, "outbox full");
+    };
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
   }

@@ -172,7 +172,9 @@ describe("polling outbox", () => {
     }
     expect(received).toEqual([0, 1, 2].map(big));
     await sleep(20);
-    // 2.7 MB waited for a GET that never came: that session is gone.
+    // 2.7 MB waited for a GET that never came: that session is closed, its next GET gets the close packet.
+    const next = await stub.fetch(pollUrl(stalled));
+    expect([next.status, await next.text()]).toEqual([200, "1"]);
     expect((await stub.fetch(pollUrl(stalled))).status).toBe(400);
     sender.socket.send('42["small"]');
     expect(await (await stub.fetch(pollUrl(polling))).text()).toBe('42["small"]');
