@@ -6,7 +6,7 @@ import { outboxLimit } from "../../src/engine.io/session";
 import { MAX_PACKET_ARGS, MAX_PACKET_DEPTH, packetShapeRefusal } from "../../src/socket.io/packet-limits";
 import { env } from "cloudflare:test";
 import { MAX_BATCH_ITEMS, MAX_BODY_BYTES } from "../../src/rest/limits";
-import { connectSocketIO, pollingHandshake, pollUrl, relayRoom, sleep, worker } from "./support/clients";
+import { connectSocketIO, pollingHandshake, pollUrl, relayRoom, sleep, TestSocket, worker } from "./support/clients";
 
 function limitedRoom(name: string): DurableObjectStub {
   const ns = (env as unknown as { LIMITED_ROOMS: DurableObjectNamespace }).LIMITED_ROOMS;
@@ -128,6 +128,16 @@ describe("packet rate", () => {
     a.socket.send('42["msg","after the flood"]');
     expect(await b.socket.next()).toBe('42["msg","after the flood"]');
     for (const { socket } of [a, b]) socket.close();
+  });
+
+  it("counts an upgrade's probes: a flood of 2probe closes the session", async () => {
+    const stub = limitedRoom("lim-rate-probe");
+    const sid = await pollingHandshake(stub);
+    const response = await stub.fetch(pollUrl(sid).replace("polling", "websocket"), { headers: { Upgrade: "websocket" } });
+    const probing = new TestSocket(response.webSocket!);
+    for (let i = 0; i < 60; i++) probing.send("2probe");
+    expect(await probing.closed).toEqual({ code: 1008, reason: "rate limited" });
+    expect((await stub.fetch(pollUrl(sid))).status).toBe(400);
   });
 
   it("answers 429 to a polling POST over the rate and closes that session only", async () => {
