@@ -51,13 +51,18 @@ export async function runFuzz({ seed, cases, seconds, concurrency = 4, only, log
   } finally {
     var elapsed = (Date.now() - started) / 1000;
     var delivery = observers ? await observers.finish() : { sent: 0, observers: [], problems: ["observers did not connect"] };
+    // What the fuzz room counted: connections closed or refused by kind.
+    var roomErrors = await fetch(`${server.url}/v1/rooms/${ctx.room}/stats`, { headers: { Authorization: `Bearer ${API_KEY}` } })
+      .then((r) => r.json())
+      .then((stats) => Object.fromEntries(Object.entries(stats.sinceStart.errors).filter(([, n]) => n > 0)))
+      .catch(() => ({}));
     await new Promise((r) => setTimeout(r, 500)); // the runtime's last lines
     var output = server.output();
     var exceptions = exceptionLines(output);
     var logLines = { total: output.split("\n").length, roomErrors: output.split("\n").filter((line) => line.includes('{"event":"error"')).length };
     await server.stop();
   }
-  return { seed, seconds: elapsed, counts, busyMs, failures, delivery, exceptions, logLines };
+  return { seed, seconds: elapsed, counts, busyMs, failures, delivery, exceptions, logLines, roomErrors };
 }
 
 function withTimeout(promise, ms) {
@@ -78,6 +83,7 @@ export function formatReport(report) {
   lines.push(`observers: ${d.sent} events sent, received ${d.observers.map((o) => `${o.received} (${o.mode})`).join(", ")}`);
   for (const p of d.problems) lines.push(`  DELIVERY: ${p}`);
   for (const f of report.failures) lines.push(`  FAIL case ${f.index} [${f.entry}]: ${f.problem}`);
+  lines.push(`fuzz room's error counts: ${JSON.stringify(report.roomErrors)}`);
   lines.push(`runtime log: ${report.logLines.total} lines, ${report.logLines.roomErrors} room error lines (connections closed or refused), ${report.exceptions.length} exception lines`);
   for (const line of report.exceptions.slice(0, 20)) lines.push(`  RUNTIME: ${line}`);
   const ok = isClean(report);
