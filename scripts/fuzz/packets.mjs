@@ -139,7 +139,7 @@ export function engineIOCase(random) {
     case 2:
       return { label: "open or upgrade from a client", parts: [random.pick(["0", "5", "0{}", "5x"])], expect: "close", code: 1002 };
     case 3:
-      return { label: "unknown type or empty", parts: [random.pick(["", "7", "8", "9", "x", " ", "\x00"])], expect: "close", code: 1002 };
+      return { label: "unknown type or empty", parts: [random.pick(["", "4", "7", "8", "9", "x", " ", "\x00"])], expect: "close", code: 1002 };
     case 4:
       return { label: "binary message with no packet waiting", parts: [random.bytes(random.size(100))], expect: random.chance(0) ? "open" : "any" };
     case 5:

@@ -32,6 +32,8 @@ const BINARY_ACK = 0x36; // "6"
  * JSON strings: the packet may still be malformed, which the decoder reports.
  */
 export function packetShapeRefusal(text: string): string | null {
+  // socket.io-parser reads "" as a CONNECT to "/"; socket.io refuses it (engine.io hands it no data).
+  if (text.length === 0) return "empty packet";
   const type = text.charCodeAt(0);
   // socket.io-parser would wait forever for the attachments of a binary packet that announces none,
   // keeping every binary frame that follows.

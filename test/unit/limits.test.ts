@@ -239,3 +239,18 @@ describe("REST bodies and batches, refused early", () => {
     listener.socket.close();
   });
 });
+
+describe("regressions found by npm run fuzz", () => {
+  // A bare "4" decoded to a message without data: counting its size threw, and the POST answered 500.
+  // Given as "", socket.io-parser would read it as a CONNECT to "/": it is refused first.
+  it("closes, as for a parse error, a connection that sends an empty message", async () => {
+    const stub = relayRoom("fuzz-empty-message");
+    const sid = await pollingHandshake(stub);
+    const response = await stub.fetch(pollUrl(sid), { method: "POST", body: "4" });
+    expect(response.status).toBe(200);
+    expect((await stub.fetch(pollUrl(sid))).status).toBe(400);
+    const { socket } = await connectSocketIO(stub);
+    socket.send("4");
+    expect(await socket.closed).toEqual({ code: 1002, reason: "parse error" });
+  });
+});
