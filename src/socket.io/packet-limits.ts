@@ -43,22 +43,17 @@ export function packetShapeRefusal(text: string): string | null {
   const start = dataStart(text);
   let depth = 0;
   let topLevelItems = 0;
-  let inString = false;
   for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-      continue;
-    }
-    switch (c) {
+    switch (text.charCodeAt(i)) {
       case QUOTE:
-        inString = true;
+        i = stringEnd(text, i);
         break;
       case OPEN_ARRAY:
+        if (++depth > MAX_PACKET_DEPTH) return `packet nested deeper than ${MAX_PACKET_DEPTH} levels`;
+        if (depth === 1) topLevelItems = 1;
+        break;
       case OPEN_OBJECT:
         if (++depth > MAX_PACKET_DEPTH) return `packet nested deeper than ${MAX_PACKET_DEPTH} levels`;
-        if (depth === 1 && c === OPEN_ARRAY) topLevelItems = 1;
         break;
       case CLOSE_ARRAY:
       case CLOSE_OBJECT:
@@ -73,6 +68,18 @@ export function packetShapeRefusal(text: string): string | null {
     }
   }
   return null;
+}
+
+/** Index of the quote that closes the JSON string opened at `open` (the text's end if none): strings are skipped whole. */
+function stringEnd(text: string, open: number): number {
+  let quote = text.indexOf('"', open + 1);
+  while (quote > 0) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    quote = text.indexOf('"', quote + 1);
+  }
+  return text.length;
 }
 
 /** Index of the JSON data after the type, attachment count, namespace and ack id of a text packet. */
