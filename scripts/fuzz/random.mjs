@@ -1,6 +1,6 @@
 /**
  * A seeded pseudo-random source (sfc32, seeded through splitmix32) and the
- * helpers the generators draw from. Same seed, same cases.
+ * functions the generators draw from. Same seed, same cases.
  */
 
 function splitmix32(seed) {
