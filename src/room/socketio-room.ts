@@ -403,6 +403,8 @@ export abstract class SocketIORoom<
     try {
       // The room's own authorize() (JWT) always runs; socket.io's skipMiddlewares skips the namespace's middlewares.
       refusal = await this.authorize(socket).then(() => (skipMiddlewares ? null : nsp.authorize(socket)), (error) => toError(error));
+      // Sharded room: the directory must know this shard serves the namespace before the client hears CONNECT.
+      if (refusal === null && shard !== null) await this.#shard.ready(name);
     } finally {
       connection.connecting.delete(name);
       nsp.connecting--;
@@ -417,11 +419,6 @@ export abstract class SocketIORoom<
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, refusal.message, data))));
       this.connectRefused(connection, name, refusal.message);
       return;
-    }
-    if (shard !== null) {
-      // Sharded room: the directory must know this shard serves the namespace before the client hears CONNECT.
-      await this.#shard.ready(name);
-      if (connection.session.closed) return this.io.releaseIfUnused(name);
     }
     connection.state.sockets[name] = record;
     try {

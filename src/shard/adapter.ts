@@ -63,6 +63,8 @@ export class ShardAdapter {
   private readonly channels = new Map<number, Channel<ShardItem>>();
   private seq = 0;
   private reportTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Items other shards delivered here since the object started (operator stats, tests). */
+  itemsReceived = 0;
   private placement?: PlacementStore;
   private directory?: DirectoryStore;
   private inbox?: InboxStore;
@@ -303,7 +305,7 @@ export class ShardAdapter {
       case "info":
         return this.host.info();
       case "stats":
-        return this.host.stats();
+        return { ...(await this.host.stats()), itemsReceived: this.itemsReceived } as RoomStatsReport;
       case "serverSideEmit":
         return this.host.io.receiveServerSideEmit(call.event, call.args, call.timeout);
     }
@@ -333,6 +335,7 @@ export class ShardAdapter {
     const last = inbox.last(publisher);
     const fresh = batch.filter((b) => b.seq > last);
     if (fresh.length > 0) inbox.advance(publisher, fresh[fresh.length - 1].seq);
+    this.itemsReceived += fresh.length;
     const counts = batch.map((b) => (b.seq > last ? this.locally(() => this.apply(b.item)) : 0));
     if (fresh.some((b) => b.item.kind === "join")) await this.settled();
     return counts;

@@ -85,8 +85,9 @@ export class ShardedRoomApi implements RoomApi {
       transports.websocket += r.transports.websocket;
       transports.polling += r.transports.polling;
     }
-    // Counters are the first active shard's; presence and transports are the whole room's.
-    return { ...reports[0], ...sumInfo(reports), transports, shards: active.length } as RoomStatsReport;
+    // Counters are the first active shard's; presence and transports are the whole room's; then each shard's.
+    const shards = reports.map((r, i) => ({ shard: active[i] ?? 0, connections: r.connections, sockets: r.sockets, itemsReceived: (r as { itemsReceived?: number }).itemsReceived ?? 0 }));
+    return { ...reports[0], ...sumInfo(reports), transports, shards } as RoomStatsReport;
   }
 
   async restFetchSockets(selector: SocketSelector): Promise<SocketDescription[]> {
