@@ -169,7 +169,7 @@ async function measure(subject, n, run, { memoryOnly = false } = {}) {
   let server = null;
   let room = null;
   try {
-    server = await startServer(subject);
+    server = await startServer(subject, { vars: shardVars(subject, n) });
     // Warm-up: load the Worker (and compile it) in another room, then create the measured room with
     // one client that leaves again: what the room itself costs is its own figure, not a per-connection one.
     const roomName = `bench-${n}-${run}`;
@@ -242,6 +242,12 @@ async function measure(subject, n, run, { memoryOnly = false } = {}) {
 }
 
 /** One client opens `room` and leaves again; then the server settles. */
+/** A sharded subject's shard size: the sender and N receivers spread over its k shards. */
+function shardVars(subject, n) {
+  const k = SUBJECTS[subject].shards;
+  return k === undefined ? {} : { SHARD_MAX_CONNECTIONS: String(Math.ceil((n + 1) / k)) };
+}
+
 async function visitRoom(server, room) {
   const visitor = new LoadRoom(server.wsUrl, room, { maxMessages: 1 });
   await visitor.connect(0, { timeoutMs: 30_000 });
