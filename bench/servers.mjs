@@ -37,6 +37,8 @@ export const SUBJECTS = {
       { label: `project, ${k} shard${k > 1 ? "s" : ""}`, kind: "wrangler", config: "wrangler.toml", shards: k, vars: { SHARDED_ROOMS: "bench-*" } },
     ]),
   ),
+  // TestRoom (server code on request), for the shard-hop phase (bench/shard-hop.mjs).
+  "shard-hop": { label: "project, TestRoom", kind: "wrangler", config: join("test", "support", "wrangler.test.toml") },
   "socket.io": { label: "socket.io", kind: "node", script: join("bench", "socketio-server.mjs") },
 };
 
