@@ -29,10 +29,10 @@ afterAll(async () => {
 let rooms = 0;
 const freshRoom = () => `shard-${Date.now()}-${rooms++}`;
 
-async function call(worker: RunningWorker, method: string, path: string, body?: unknown) {
+async function call(worker: RunningWorker, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${worker.url}/v1${path}`, {
     method,
-    headers: { Authorization: `Bearer ${API_KEY}`, "Content-Type": "application/json" },
+    headers: { Authorization: `Bearer ${API_KEY}`, "Content-Type": "application/json", ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as any };
@@ -155,11 +155,19 @@ describe("a sharded room with server code (30 clients, 6 shards, every transport
     expect(emitted).toEqual({ status: 200, body: { sockets: 30, replayed: false } });
     await until(() => seen.every((s) => s.length === 1));
 
+    // A retry with the same Idempotency-Key is delivered once on every shard.
+    const key = { "Idempotency-Key": `shard-${Date.now()}` };
+    expect((await call(server, "POST", `/rooms/${room}/emit`, { event: "rest", args: [2] }, key)).body).toEqual({ sockets: 30, replayed: false });
+    expect((await call(server, "POST", `/rooms/${room}/emit`, { event: "rest", args: [2] }, key)).body).toEqual({ sockets: 30, replayed: true });
+    await until(() => seen.every((s) => s.length === 2));
+
     const presence = await call(server, "GET", `/rooms/${room}`);
     expect(presence.body).toEqual({ room, connections: 30, sockets: 30, namespaces: { "/": 30 } });
     expect((await call(server, "GET", `/rooms/${room}/sockets`)).body.sockets).toHaveLength(30);
 
     expect((await call(server, "POST", `/rooms/${room}/join`, { rooms: ["blue"], join: ["red"] })).body).toEqual({ sockets: 5 });
+    await sleep(200);
+    expect(seen.map((s) => s.length)).toEqual(sockets.map(() => 2));
     const red = sockets.map((s) => collect(s, "red"));
     expect((await call(server, "POST", `/rooms/${room}/emit`, { event: "red", rooms: ["red"], args: [] })).body.sockets).toBe(5);
     await until(() => red.filter((r) => r.length > 0).length === 5);
