@@ -119,8 +119,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
         collectAcks(recipients!, id!, this.flags.timeout!, mergeAcks(ack, shard.emitWithAck(item, this.flags.timeout!)));
         return count;
       }
-      const sent = shard.publish(item);
-      sent.catch((error) => console.error("Sharded room: broadcast to other shards failed:", error));
+      const sent = shard.publish(item); // never rejects: a failure is logged by the shard
       published?.(sent);
     } else if (ack) collectAcks(recipients!, id!, this.flags.timeout!, ack);
     return count;
@@ -132,9 +131,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   ): Promise<number> | null {
     const shard = this.flags.local === true ? null : this.nsp.shard;
     if (shard === null || !shard.fanOut) return null;
-    const sent = shard.publish({ ...item, nsp: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] } as ShardItem);
-    sent.catch((error) => console.error("Sharded room: socket operation on other shards failed:", error));
-    return sent;
+    return shard.publish({ ...item, nsp: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] } as ShardItem);
   }
 
   /** Emits and resolves with every acknowledgement (rejects after the timeout). */

@@ -44,6 +44,7 @@ export interface ShardHost {
 const MAX_CACHED_KEYS = 10_000;
 /** A shard tells the placement object its connection count this long after a disconnect (coalescing a burst). */
 const REPORT_DELAY_MS = 250;
+const NONE: Promise<number> = Promise.resolve(0);
 /** socket.io's default for server-side emits with an ack (its adapters' requestsTimeout). */
 export const SERVER_SIDE_ACK_TIMEOUT_MS = 5_000;
 
@@ -58,7 +59,7 @@ export class ShardAdapter {
   /** Bumped by every invalidation: a lookup answered across one is not cached (it may be stale). */
   private invalidations = 0;
   private readonly membership = new Map<string, { present: boolean; done: Promise<void> }>();
-  private readonly queue: { item: ShardItem; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
+  private readonly queue: { item: ShardItem; resolve: (n: number) => void }[] = [];
   private resolving = false;
   private readonly channels = new Map<number, Channel<ShardItem>>();
   private seq = 0;
@@ -149,13 +150,54 @@ export class ShardAdapter {
    * how many sockets there received it. Items are resolved and queued in the
    * order they were published; a join or leave is a barrier (what follows it is
    * resolved after the other shards applied it and updated the directory).
+   * Never rejects: a failure is logged and counts no socket.
    */
   publish(item: ShardItem): Promise<number> {
-    if (this.identity === null) return Promise.resolve(0);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+    if (this.identity === null) return NONE;
+    // Nothing queued before it and every destination known from the cache: straight into the channels
+    // (no promise per step; a room on one shard costs nothing more). Joins and leaves always queue (barriers).
+    if (this.queue.length === 0 && !this.resolving && item.kind !== "join" && item.kind !== "leave") {
+      const destinations = this.cachedDestinations(item.nsp, item.rooms);
+      if (destinations !== null) return this.send(item, destinations);
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ item, resolve });
       void this.resolveQueue();
     });
+  }
+
+  /** Pushes an item into the channels of its destinations; resolves with the sockets they reached (a failure is logged). */
+  private send(item: ShardItem, destinations: readonly number[]): Promise<number> {
+    if (destinations.length === 0) return NONE;
+    return Promise.all(destinations.map((d) => this.channel(d).push(this.nextSeq(), item))).then(
+      (counts) => counts.reduce((a, b) => a + b, 0),
+      (error) => {
+        console.error("Sharded room: delivery to other shards failed:", error);
+        return 0;
+      },
+    );
+  }
+
+  /** The other shards of a broadcast from the cache alone, or null when a key must be read from the directory. */
+  private cachedDestinations(nsp: string, rooms: readonly string[]): number[] | null {
+    const self = this.identity!.index;
+    if (rooms.length === 0) {
+      const shards = this.cache.get(namespaceKey(nsp));
+      return shards === undefined ? null : shards.filter((s) => s !== self);
+    }
+    const found = new Set<number>();
+    for (const room of rooms) {
+      const direct = shardOfRoom(room);
+      if (direct !== null) {
+        found.add(direct);
+        continue;
+      }
+      const shards = this.cache.get(membershipKey(nsp, room));
+      if (shards === undefined) return null;
+      for (const s of shards) found.add(s);
+    }
+    found.delete(self);
+    return [...found];
   }
 
   private async resolveQueue(): Promise<void> {
@@ -163,16 +205,14 @@ export class ShardAdapter {
     this.resolving = true;
     try {
       while (this.queue.length > 0) {
-        const { item, resolve, reject } = this.queue.shift()!;
+        const { item, resolve } = this.queue.shift()!;
         try {
-          const destinations = await this.destinations(item.nsp, item.rooms);
-          const sent = Promise.all(destinations.map((d) => this.channel(d).push(this.nextSeq(), item))).then((counts) =>
-            counts.reduce((a, b) => a + b, 0),
-          );
-          sent.then(resolve, reject);
-          if (item.kind === "join" || item.kind === "leave") await sent.catch(() => {});
+          const sent = this.send(item, await this.destinations(item.nsp, item.rooms));
+          sent.then(resolve);
+          if (item.kind === "join" || item.kind === "leave") await sent;
         } catch (error) {
-          reject(error);
+          console.error("Sharded room: the directory could not be read; not sent to other shards:", error);
+          resolve(0);
         }
       }
     } finally {
