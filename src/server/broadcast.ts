@@ -2,7 +2,7 @@ import { EncodedMessage } from "../engine.io/frames";
 import { encode, eventPacket, RESERVED_EVENTS } from "../socket.io/protocol";
 import type { Namespace } from "./namespace";
 import { AckTimeoutError, type Socket } from "./socket";
-import { mergeAcks } from "../shard/adapter";
+import { mergeAcks } from "../shard/local-delivery";
 import type { ShardItem } from "../shard/calls";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { SocketDescription } from "../rest/commands";

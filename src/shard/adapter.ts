@@ -10,14 +10,13 @@
  *   in publication order, over one ordered channel per destination;
  * - delivers what other shards send it, once each, to its own sockets.
  */
-import { BroadcastOperator } from "../server/broadcast";
 import type { Server } from "../server/server";
-import { AckTimeoutError } from "../server/socket";
 import * as rest from "../rest/room-operations";
 import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescription, SocketSelector } from "../rest/commands";
 import type { IdempotencyLog } from "../rest/idempotency";
 import { callObject, type AckResult, type EmitItem, type ShardCall, type ShardCallResults, type ShardItem } from "./calls";
 import { Channel, withRetries, type Sequenced } from "./channel";
+import { applyLocally, emitWithAckLocally } from "./local-delivery";
 import { directoryName, directoryPartition, membershipKey, namespaceKey, placementName, resolveShards, shardName, shardOfRoom } from "./names";
 import { DirectoryStore, InboxStore, PlacementStore } from "./stores";
 
@@ -328,7 +327,7 @@ export class ShardAdapter {
       case "deliver":
         return this.deliver(call.publisher, call.batch);
       case "emitWithAck":
-        return this.localEmitWithAck(call.item, call.timeout);
+        return emitWithAckLocally(this.host.io, call.item, call.timeout);
       case "restEmit":
         return this.restEmit(call.commands);
       case "socketsJoin": {
@@ -382,25 +381,9 @@ export class ShardAdapter {
   }
 
   private apply(item: ShardItem): number {
-    const nsp = this.host.io.existing(item.nsp);
-    if (nsp === undefined || nsp.sockets.size === 0) {
-      this.heal(item.nsp, item.rooms, nsp === undefined ? null : nsp);
-      return 0;
-    }
-    let target = new BroadcastOperator(nsp, new Set(item.rooms), new Set(item.except), { local: true });
-    if (item.kind === "emit") {
-      if (item.volatile) target = target.volatile;
-      const count = target.emit(item.event, ...item.args);
-      if (count === 0) this.heal(item.nsp, item.rooms, nsp);
-      return count;
-    }
-    const sockets = target.sockets();
-    for (const socket of sockets) {
-      if (item.kind === "join") void socket.join(item.targets);
-      else if (item.kind === "leave") for (const r of item.targets) socket.leave(r);
-      else if (item.kind === "disconnect") socket.disconnect(item.close);
-    }
-    return sockets.length;
+    const count = applyLocally(this.host.io, item);
+    if (count === 0 && item.kind === "emit") this.heal(item.nsp, item.rooms, this.host.io.existing(item.nsp) ?? null);
+    return count;
   }
 
   /**
@@ -418,29 +401,4 @@ export class ShardAdapter {
       if (stale(membershipKey(nspName, room))) void this.changed(nspName, room, false);
     }
   }
-
-  private localEmitWithAck(item: EmitItem, timeout: number): Promise<AckResult> {
-    const nsp = this.host.io.existing(item.nsp);
-    if (nsp === undefined) return Promise.resolve({ count: 0, responses: [], timedOut: false });
-    const target = new BroadcastOperator(nsp, new Set(item.rooms), new Set(item.except), { local: true, timeout });
-    return new Promise((resolve) => {
-      let count = 0;
-      count = target.emit(item.event, ...item.args, (error: Error | null, responses: unknown[]) =>
-        resolve({ count, responses, timedOut: error !== null }),
-      );
-    });
-  }
-}
-
-/** Joins a local broadcast's acks with the other shards' (a broadcast with acks in a sharded room). */
-export function mergeAcks(
-  done: (error: Error | null, responses: unknown[]) => void,
-  remote: Promise<AckResult>,
-): (error: Error | null, responses: unknown[]) => void {
-  return (error, responses) => {
-    remote.then(
-      (r) => done(error ?? (r.timedOut ? new AckTimeoutError() : null), [...responses, ...r.responses]),
-      (failure) => done(failure instanceof Error ? failure : new Error(String(failure)), responses),
-    );
-  };
 }
