@@ -176,6 +176,15 @@ describe("a sharded room with server code (30 clients, 6 shards, every transport
     expect((await call(server, "POST", `/rooms/${room}/emit`, { event: "red", rooms: ["red"], args: [] })).body.sockets).toBe(0);
   });
 
+  it("io.room(name) from another room reaches and counts every shard", async () => {
+    const outsider = await connect(server.url, `plain-${Date.now()}`, "websocket only");
+    const seen = sockets.map((s) => collect(s, "from-afar"));
+    expect(await ack(outsider, "cross", room, [], "from-afar", 1)).toBe(30);
+    expect(await ack(outsider, "cross", room, ["blue"], "from-afar", 2)).toBe(5);
+    await until(() => seen.every((s, i) => s.length === (member(i) ? 2 : 1)));
+    outsider.disconnect();
+  });
+
   it("socketsJoin and disconnectSockets from server code act on every shard; REST disconnect too", async () => {
     await ack(sockets[5], "sockets-join", "blue", "purple");
     await until(async () => (await call(server, "GET", `/rooms/${room}/sockets?rooms=purple`)).body.sockets.length === 5);
