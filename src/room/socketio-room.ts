@@ -1,10 +1,11 @@
 import type { Decoder } from "socket.io-parser";
 import type { Env } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
-import type { CloseReason, EngineSession } from "../engine.io/session";
+import type { CloseReason, EngineSession, SessionAttachment } from "../engine.io/session";
 import { Server, type RemoteRoom, type ServerSettings } from "../server/server";
 import { Socket } from "../server/socket";
 import type { Connection, ConnectionState, DisconnectReason, SocketRecord } from "../server/types";
+import type { DormantSocket, MemberConnection } from "../server/namespace";
 import type { DefaultEventsMap, EventsMap } from "../server/typed-events";
 import { ConnectError } from "../server/handlers";
 import { recordRequest } from "../server/handshake";
@@ -118,6 +119,59 @@ class SessionConnection implements Connection {
   }
 }
 
+/** What a dormant socket needs of its room. */
+interface DormantHost {
+  /** Counts a message sent (the room's stats). */
+  sent(bytes: number): void;
+  /** Rebuilds the WebSocket's session, and with it its sockets. */
+  wake(ws: WebSocket): void;
+  /** The WebSocket can no longer send: its connection is closed (later, never inside a broadcast). */
+  failed(ws: WebSocket): void;
+}
+
+/**
+ * A socket of a WebSocket connection not rebuilt since the object woke: all a
+ * broadcast needs (its id, rooms and WebSocket), nothing else. One object per
+ * connection and namespace, read from the attachment once per wake.
+ */
+class AttachedSocket implements DormantSocket, MemberConnection {
+  readonly dormant = true;
+  readonly id: string;
+  readonly rooms: readonly string[];
+
+  constructor(
+    record: SocketRecord,
+    private readonly ws: WebSocket,
+    private readonly host: DormantHost,
+  ) {
+    this.id = record.id;
+    this.rooms = record.rooms;
+  }
+
+  get connection(): MemberConnection {
+    return this;
+  }
+
+  /** A WebSocket is writable until it is closed, and then it is no longer indexed. */
+  get writable(): boolean {
+    return true;
+  }
+
+  send(message: EncodedMessage): void {
+    this.host.sent(message.byteLength);
+    const frames = message.webSocketFrames;
+    try {
+      for (let i = 0; i < frames.length; i++) this.ws.send(frames[i]);
+    } catch {
+      this.host.failed(this.ws);
+    }
+  }
+
+  wake(): void {
+    this.host.wake(this.ws);
+  }
+}
+
 /**
  * A Socket.IO v5 server for the clients of one room. Subclasses declare their
  * namespaces and handlers in `setup(io)`, which runs each time the object is
@@ -134,6 +188,15 @@ export abstract class SocketIORoom<
     closeConnection: (session: EngineSession<ConnectionState>) => this.closeSession(session, "server close"),
     onPacket: (connection: SessionConnection, packet: Packet) => this.onPacket(connection, packet),
     onDetach: (socket: Socket<any, any, any>, reason: DisconnectReason) => this.socketDisconnected(socket, reason),
+  };
+  readonly #dormantHost: DormantHost = {
+    sent: (bytes) => this.stats.sent(bytes),
+    wake: (ws) => void this.sessionOf(ws),
+    failed: (ws) =>
+      queueMicrotask(() => {
+        const session = this.sessionOf(ws);
+        if (session !== undefined) this.closeSession(session, "transport error");
+      }),
   };
   /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
   protected roomName = "";
@@ -236,6 +299,16 @@ export abstract class SocketIORoom<
           `io.onSocket() were lost when the room hibernated; such a connection is closed on its next packet so that ` +
           `its client reconnects and "connection" runs again. Register listeners in io.onSocket().`,
       );
+    }
+  }
+
+  /** Indexes the sockets of a WebSocket of an earlier instance, so that broadcasts reach them without a rebuild. */
+  protected override onEngineDormant(ws: WebSocket, attachment: SessionAttachment<ConnectionState>): void {
+    const { room, sockets } = attachment.state;
+    this.roomName ||= room;
+    for (const name in sockets) {
+      const nsp = this.io.lookup(name);
+      if (nsp !== null) nsp.addDormant(new AttachedSocket(sockets[name], ws, this.#dormantHost));
     }
   }
 
@@ -473,7 +546,8 @@ export abstract class SocketIORoom<
 
   /** Emits each command in order (an Idempotency-Key seen before is not delivered again). */
   restEmit(commands: EmitCommand[]): EmitOutcome[] {
-    this.restoreSessions();
+    // Broadcasts reach dormant sockets as they are: nothing is rebuilt for them.
+    this.indexDormant();
     this.#idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql);
     return rest.emitAll(this.untypedIo, this.#idempotencyLog, commands);
   }
