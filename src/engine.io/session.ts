@@ -69,8 +69,8 @@ export class EngineSession<S = unknown> {
   postInFlight = false;
   nextPingAt = 0;
   pongDeadline = 0;
-  /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
-  onTransportError: () => void = NOTHING;
+  /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. Shared by the room's sessions. */
+  onTransportError: (session: EngineSession<S>) => void = NOTHING;
   private failed = false;
   /** The room's counters (messages and bytes out), set when the room registers the session. */
   stats: RoomStats | null = null;
@@ -118,7 +118,7 @@ export class EngineSession<S = unknown> {
     } catch {
       if (this.failed) return;
       this.failed = true;
-      queueMicrotask(this.onTransportError);
+      queueMicrotask(() => this.onTransportError(this));
     }
   }
 

@@ -70,6 +70,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
   #heartbeat: HeartbeatState | undefined;
+  /** One handler for every session's failed send (no closure per connection). */
+  readonly #transportError = (session: EngineSession<S>) => this.closeSession(session, "transport error");
   /** Operator counters (GET /v1/rooms/{room}/stats); constructing them counts this wake. */
   protected readonly stats: RoomStats;
 
@@ -551,7 +553,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   private register(session: EngineSession<S>): void {
     session.stats = this.stats;
-    session.onTransportError = () => this.closeSession(session, "transport error");
+    session.onTransportError = this.#transportError;
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
   }

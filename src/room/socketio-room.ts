@@ -55,8 +55,8 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
 /** An Engine.IO session seen from Socket.IO: its packet decoder and its sockets. */
 class SessionConnection implements Connection {
   readonly sockets = new Map<string, Socket<any, any, any>>();
-  /** Namespaces whose CONNECT is going through middlewares. */
-  readonly connecting = new Set<string>();
+  /** Namespaces whose CONNECT is going through middlewares (made on the first CONNECT). */
+  connecting: Set<string> | null = null;
   /** The decoder is taking a binary attachment: a packet it completes now carries binary (it reports it as plain EVENT/ACK). */
   decodingBinary = false;
   /** Restored after a wake with sockets whose listeners were registered outside onSocket (see onEngineRestore). */
@@ -394,7 +394,7 @@ export abstract class SocketIORoom<
       case PacketType.BINARY_EVENT: {
         if (!socket) {
           // A client may have sent it before hearing that its CONNECT was refused.
-          if (connection.connecting.has(packet.nsp)) return;
+          if (connection.connecting?.has(packet.nsp)) return;
           return this.closeSession(connection.session, "parse error");
         }
         const [event, ...args] = packet.data as [string, ...unknown[]];
@@ -423,7 +423,7 @@ export abstract class SocketIORoom<
       existing.send(connectPacket(name, existing.id, existing.pid));
       return;
     }
-    if (connection.connecting.has(name)) return;
+    if (connection.connecting?.has(name)) return;
     const nsp = name.length <= MAX_NAMESPACE_LENGTH ? this.io.lookup(name) : null;
     if (nsp === null) {
       connection.send(new EncodedMessage(encode(connectErrorPacket(name.slice(0, MAX_NAMESPACE_LENGTH), "Invalid namespace"))));
@@ -443,14 +443,14 @@ export abstract class SocketIORoom<
     const socket = new Socket<ListenEvents, EmitEvents, SocketData>(nsp, connection, record);
     socket.recovered = restored !== null;
     const skipMiddlewares = restored !== null && this.#recovery!.settings.skipMiddlewares;
-    connection.connecting.add(name);
+    (connection.connecting ??= new Set()).add(name);
     nsp.connecting++;
     let refusal: Error | null;
     try {
       // The room's own authorize() (JWT) always runs; socket.io's skipMiddlewares skips the namespace's middlewares.
       refusal = await this.authorize(socket).then(() => (skipMiddlewares ? null : nsp.authorize(socket)), (error) => toError(error));
     } finally {
-      connection.connecting.delete(name);
+      connection.connecting!.delete(name);
       nsp.connecting--;
     }
     if (connection.session.closed) {

@@ -196,7 +196,7 @@ export class Namespace<
       for (const room of dormant.rooms) this.adapter.replace(room, dormant, socket);
       return;
     }
-    for (const room of socket.rooms) if (room !== socket.id) this.adapter.add(room, socket);
+    for (const room of socket.joinedRooms) this.adapter.add(room, socket);
   }
 
   private forgetDormant(member: DormantSocket): void {
@@ -219,9 +219,9 @@ export class Namespace<
     if (this.#members.get(socket.id) !== socket) return;
     this.#members.delete(socket.id);
     if (this.recovery !== null && socket.pid !== undefined && RECOVERABLE_REASONS.has(reason)) {
-      this.recovery.saveSession({ pid: socket.pid, sid: socket.id, nsp: this.name, rooms: [...socket.rooms], data: socket.data });
+      this.recovery.saveSession({ pid: socket.pid, sid: socket.id, nsp: this.name, rooms: [socket.id, ...socket.joinedRooms], data: socket.data });
     }
-    for (const room of socket.rooms) if (room !== socket.id) this.adapter.remove(room, socket);
+    for (const room of socket.joinedRooms) this.adapter.remove(room, socket);
     socket.markDisconnected();
     socket.connection.detach(socket, reason);
     const state = socket.connection.state;
