@@ -21,6 +21,14 @@ import { isOriginAllowed } from "../worker/cors";
 import { allowedBy, refuseHandshake } from "./allow-request";
 import { CLOSE_ERRORS, RoomStats } from "./room-stats";
 
+/**
+ * Writes of the heartbeat's bookkeeping (its alarm, its rounds) do not hold the
+ * room's outgoing messages until they are on disk (the output gate): a handshake
+ * or a CONNECT reply is not delayed by an alarm being set. Should such a write
+ * fail, the runtime resets the object, which ends its connections anyway.
+ */
+const UNCONFIRMED = { allowUnconfirmed: true } as const;
+
 /** Storage key of the room's WebSocket ping rounds (survives hibernation). */
 const HEARTBEAT_KEY = "engine:heartbeat";
 
@@ -292,7 +300,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     }
     if (round) this.#heartbeat = afterRound(state, now, timing);
     else state.firstPingsUpTo = now;
-    if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat);
+    if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat, UNCONFIRMED);
     return { next: Math.min(next, this.#heartbeat!.nextPingAt), handshakes };
   }
 
@@ -622,7 +630,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    await this.ctx.storage.setAlarm(at, UNCONFIRMED);
   }
 
   /** Encodes text/binary parts as one Engine.IO message, once for any number of recipients. */
