@@ -100,7 +100,7 @@ export class RoomView {
 
   private publish(event: string, payload: unknown): void {
     const view = this.io.existing(VIEW_NAMESPACE);
-    if (view !== undefined && view.sockets.size > 0) view.emit(event, payload);
+    if (view !== undefined && view.size > 0) view.emit(event, payload);
   }
 
   private describe(socket: AnySocket): ViewMember {

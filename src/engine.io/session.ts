@@ -91,8 +91,8 @@ export class EngineSession<S = unknown> {
   postInFlight = false;
   nextPingAt = 0;
   pongDeadline = 0;
-  /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
-  onTransportError: () => void = NOTHING;
+  /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. Shared by the room's sessions. */
+  onTransportError: (session: EngineSession<S>) => void = NOTHING;
   private failed = false;
   /** The packets this client may still send now (MAX_PACKET_RATE), set when the room registers the session. */
   packets: PacketBucket | null = null;
@@ -155,7 +155,7 @@ export class EngineSession<S = unknown> {
     } catch {
       if (this.failed) return;
       this.failed = true;
-      queueMicrotask(this.onTransportError);
+      queueMicrotask(() => this.onTransportError(this));
     }
   }
 

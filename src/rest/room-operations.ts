@@ -43,9 +43,9 @@ export function roomInfo(io: Server, connections: number): RoomInfo {
   const namespaces: Record<string, number> = {};
   let sockets = 0;
   for (const nsp of io.all()) {
-    if (nsp.sockets.size === 0) continue;
-    namespaces[nsp.name] = nsp.sockets.size;
-    sockets += nsp.sockets.size;
+    if (nsp.size === 0) continue;
+    namespaces[nsp.name] = nsp.size;
+    sockets += nsp.size;
   }
   return { connections, sockets, namespaces };
 }

@@ -23,6 +23,14 @@ import { isOriginAllowed } from "../worker/cors";
 import { allowedBy, refuseHandshake } from "./allow-request";
 import { CLOSE_ERRORS, RoomStats } from "./room-stats";
 
+/**
+ * Writes of the heartbeat's bookkeeping (its alarm, its rounds) do not hold the
+ * room's outgoing messages until they are on disk (the output gate): a handshake
+ * or a CONNECT reply is not delayed by an alarm being set. Should such a write
+ * fail, the runtime resets the object, which ends its connections anyway.
+ */
+const UNCONFIRMED = { allowUnconfirmed: true } as const;
+
 /** Storage key of the room's WebSocket ping rounds (survives hibernation). */
 const HEARTBEAT_KEY = "engine:heartbeat";
 
@@ -62,7 +70,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   protected readonly options: ServerOptions;
   protected readonly sessions = new Map<string, EngineSession<S>>();
   readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
-  #restored = false;
+  /**
+   * WebSockets an earlier instance accepted whose sessions are not rebuilt yet,
+   * with their attachments; null until this instance first looks (indexDormant).
+   */
+  #dormant: Map<WebSocket, SessionAttachment<S>> | null = null;
   /** Polling sessions the client closed with no GET waiting: sid → when (see rememberClientClose). */
   readonly #closedByClient = new Map<string, number>();
   /** Polling sessions closed for a full outbox: sid → when; their next GET gets the close packet (see register). */
@@ -70,6 +82,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
   #heartbeat: HeartbeatState | undefined;
+  /** One handler for every session's failed send (no closure per connection). */
+  readonly #transportError = (session: EngineSession<S>) => this.closeSession(session, "transport error");
   /** Operator counters (GET /v1/rooms/{room}/stats); constructing them counts this wake. */
   protected readonly stats: RoomStats;
 
@@ -114,6 +128,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** A WebSocket session is back in memory after the object woke from hibernation. */
   protected onEngineRestore(_session: EngineSession<S>): void {}
   /**
+   * A WebSocket of an earlier instance, seen once per wake with its attachment
+   * before its session is rebuilt (if ever): the layer above indexes what its
+   * broadcasts need. `sessionOf(ws)` rebuilds the session.
+   */
+  protected onEngineDormant(_ws: WebSocket, _attachment: SessionAttachment<S>): void {}
+  /**
    * Called at every alarm, with the handshake times of the room's WebSockets
    * (their sessions are not in memory unless something else woke the object:
    * call restoreSessions() to see them). Returns the next time the layer above
@@ -126,7 +146,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   // --- entry points -------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
-    this.restoreSessions();
+    this.indexDormant();
     const url = new URL(request.url);
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
     const parsed = parseEngineRequest(url, request.method, isUpgrade);
@@ -150,7 +170,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       await this.setAlarm(parsed.transport === "websocket" ? firstPingAt(now, this.options) : now + this.options.pingInterval);
       return response;
     }
-    const session = this.sessions.get(parsed.sid);
+    const session = this.sessions.get(parsed.sid) ?? this.dormantSession(parsed.sid);
     if (parsed.transport === "websocket") {
       // Refused upgrades are accepted then closed: a WebSocket client reports a close, not an HTTP error.
       if (session === undefined || session.closed) return refuseWebSocket(EngineError.UNKNOWN_SID);
@@ -178,8 +198,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   // message, measurably fewer relayed messages per second (BENCHMARKS.md, "History").
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     this.stats.webSocketMessage();
-    this.restoreSessions();
-    const session = this.#sessionsBySocket.get(ws);
+    this.indexDormant();
+    const session = this.sessionOf(ws);
     if (session === undefined || session.closed) {
       ws.close(1008, "Session ID unknown");
       return;
@@ -194,12 +214,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, _code: number, _reason: string, _wasClean: boolean): Promise<void> {
-    this.restoreSessions();
+    this.indexDormant();
     this.forgetSocket(ws, "transport close");
   }
 
   override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
-    this.restoreSessions();
+    this.indexDormant();
     this.forgetSocket(ws, "transport error");
   }
 
@@ -231,10 +251,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (next !== Infinity) await this.setAlarm(next);
     for (const session of timedOut) this.closeSession(session, "ping timeout");
     if (closing.length > 0) {
-      // Closing runs the layer above's disconnect handlers, which may broadcast: every session must be there.
-      this.restoreSessions();
+      // Closing runs the layer above's disconnect handlers, which may broadcast (dormant sockets are reached too).
+      this.indexDormant();
       for (const [ws, reason] of closing) {
-        const session = this.#sessionsBySocket.get(ws);
+        const session = this.sessionOf(ws);
         if (session !== undefined && session.webSocket === ws) this.closeSession(session, reason);
       }
     }
@@ -287,7 +307,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     }
     if (round) this.#heartbeat = afterRound(state, now, timing);
     else state.firstPingsUpTo = now;
-    if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat);
+    if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat, UNCONFIRMED);
     return { next: Math.min(next, this.#heartbeat!.nextPingAt), handshakes };
   }
 
@@ -312,8 +332,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private isUpgrading(ws: WebSocket): boolean {
     const session = this.#sessionsBySocket.get(ws);
     if (session !== undefined) return session.upgradingSocket === ws;
-    // Unknown after a restore: an interrupted upgrade, closed by the restore.
-    if (this.#restored) return true;
+    // Unknown once this wake's WebSockets were looked at: an interrupted upgrade (closed then), or closed since.
+    if (this.#dormant !== null) return !this.#dormant.has(ws);
     const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
     return attachment === null || attachment.upgrading === true;
   }
@@ -325,7 +345,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     // A pong JavaScript saw, or the completion of an upgrade: from memory, or from the attachment.
     const session = this.#sessionsBySocket.get(ws);
     if (session !== undefined) return Math.max(auto, session.lastPongAt);
-    const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
+    const attachment = this.#dormant?.get(ws) ?? (ws.deserializeAttachment() as SessionAttachment<S> | null);
     return Math.max(auto, attachment?.lastPongAt ?? attachment?.createdAt ?? 0);
   }
 
@@ -521,7 +541,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   private forgetSocket(ws: WebSocket, reason: CloseReason): void {
-    const session = this.#sessionsBySocket.get(ws);
+    const session = this.sessionOf(ws);
     if (session === undefined) return;
     if (ws === session.upgradingSocket) {
       session.abandonUpgrade();
@@ -553,7 +573,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   private register(session: EngineSession<S>): void {
     session.stats = this.stats;
-    session.onTransportError = () => this.closeSession(session, "transport error");
+    session.onTransportError = this.#transportError;
     session.packets = new PacketBucket(this.options.packetRate, Date.now());
     session.maxOutboxBytes = outboxLimit(this.options.maxHttpBufferSize);
     session.onOutboxFull = () => {
@@ -571,26 +591,61 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   /** Whether every session is in memory (after restoreSessions(), or always without hibernation). */
   protected get sessionsInMemory(): boolean {
-    return this.#restored || !this.options.hibernation;
+    return !this.options.hibernation || (this.#dormant !== null && this.#dormant.size === 0);
   }
 
-  /** Rebuilds the WebSocket sessions from their attachments once per wake. */
-  protected restoreSessions(): void {
-    if (this.#restored) return;
-    this.#restored = true;
+  /**
+   * Once per wake, before anything else touches the room's WebSockets: reads the
+   * attachments of those an earlier instance accepted, closes interrupted
+   * upgrades and hands the others to onEngineDormant. No session is rebuilt:
+   * sessionOf() does that for one WebSocket, restoreSessions() for all.
+   */
+  protected indexDormant(): void {
+    if (this.#dormant !== null) return;
+    const dormant = (this.#dormant = new Map());
+    if (!this.options.hibernation) return;
     for (const ws of this.ctx.getWebSockets()) {
+      if (this.#sessionsBySocket.has(ws)) continue;
       const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
       if (attachment === null || attachment.upgrading) {
         // An upgrade whose polling session did not survive eviction.
         ws.close(1001, "upgrade interrupted");
         continue;
       }
-      const session = new EngineSession<S>(attachment.sid, attachment.createdAt, "websocket", attachment.state);
-      session.webSocket = ws;
-      session.lastPongAt = attachment.lastPongAt ?? attachment.createdAt;
-      this.register(session);
-      this.onEngineRestore(session);
+      dormant.set(ws, attachment);
+      this.onEngineDormant(ws, attachment);
     }
+  }
+
+  /** The session a WebSocket carries, rebuilt from its attachment if it is still dormant. */
+  protected sessionOf(ws: WebSocket): EngineSession<S> | undefined {
+    return this.#sessionsBySocket.get(ws) ?? this.rebuildSession(ws);
+  }
+
+  /** Rebuilds every dormant WebSocket session (for what needs the whole room in memory). */
+  protected restoreSessions(): void {
+    this.indexDormant();
+    if (this.#dormant!.size === 0) return;
+    for (const ws of [...this.#dormant!.keys()]) this.rebuildSession(ws);
+  }
+
+  private rebuildSession(ws: WebSocket): EngineSession<S> | undefined {
+    const attachment = this.#dormant?.get(ws);
+    if (attachment === undefined) return undefined;
+    this.#dormant!.delete(ws);
+    const session = new EngineSession<S>(attachment.sid, attachment.createdAt, "websocket", attachment.state);
+    session.webSocket = ws;
+    session.lastPongAt = attachment.lastPongAt ?? attachment.createdAt;
+    this.register(session);
+    this.onEngineRestore(session);
+    return session;
+  }
+
+  /** A dormant WebSocket session named by a request's sid (rare: a sid of a WebSocket session over polling). */
+  private dormantSession(sid: string): EngineSession<S> | undefined {
+    if (this.#dormant === null || this.#dormant.size === 0) return undefined;
+    for (const [ws, attachment] of this.#dormant) if (attachment.sid === sid) return this.rebuildSession(ws);
+    return undefined;
   }
 
   /** Asks for an alarm no later than `at`. */
@@ -598,7 +653,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    await this.ctx.storage.setAlarm(at, UNCONFIRMED);
   }
 
   /** Encodes text/binary parts as one Engine.IO message, once for any number of recipients. */

@@ -104,7 +104,7 @@ interface SavedStats {
 /** The part of DurableObjectStorage the stats use. */
 export interface StatsStorage {
   get<T>(key: string): Promise<T | undefined>;
-  put<T>(key: string, value: T): Promise<void>;
+  put<T>(key: string, value: T, options?: { allowUnconfirmed?: boolean }): Promise<void>;
 }
 
 export const STATS_KEY = "room:stats";
@@ -224,7 +224,8 @@ export class RoomStats {
     const now = Date.now();
     if (now >= this.minuteEnd) this.roll(now);
     this.savedAt = now;
-    await this.storage.put<SavedStats>(STATS_KEY, this.toSaved());
+    // Counters need no output gate: no reply waits for them to be on disk.
+    await this.storage.put<SavedStats>(STATS_KEY, this.toSaved(), { allowUnconfirmed: true });
   }
 
   /** Merges the counts an earlier instance saved, once. */

@@ -1,10 +1,11 @@
 import type { Decoder } from "socket.io-parser";
 import type { Env } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
-import type { CloseReason, EngineSession } from "../engine.io/session";
+import type { CloseReason, EngineSession, SessionAttachment } from "../engine.io/session";
 import { Server, type RemoteRoom, type ServerSettings } from "../server/server";
 import { Socket } from "../server/socket";
 import type { Connection, ConnectionState, DisconnectReason, SocketRecord } from "../server/types";
+import type { DormantSocket, MemberConnection } from "../server/namespace";
 import type { DefaultEventsMap, EventsMap } from "../server/typed-events";
 import { ConnectError } from "../server/handlers";
 import { recordRequest } from "../server/handshake";
@@ -60,8 +61,8 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
 /** An Engine.IO session seen from Socket.IO: its packet decoder and its sockets. */
 class SessionConnection implements Connection {
   readonly sockets = new Map<string, Socket<any, any, any>>();
-  /** Namespaces whose CONNECT is going through middlewares. */
-  readonly connecting = new Set<string>();
+  /** Namespaces whose CONNECT is going through middlewares (made on the first CONNECT). */
+  connecting: Set<string> | null = null;
   /** The decoder is taking a binary attachment: a packet it completes now carries binary (it reports it as plain EVENT/ACK). */
   decodingBinary = false;
   /** Bytes of the binary attachments received for the packet being decoded (bounded by maxHttpBufferSize). */
@@ -126,6 +127,59 @@ class SessionConnection implements Connection {
   }
 }
 
+/** What a dormant socket needs of its room. */
+interface DormantHost {
+  /** Counts a message sent (the room's stats). */
+  sent(bytes: number): void;
+  /** Rebuilds the WebSocket's session, and with it its sockets. */
+  wake(ws: WebSocket): void;
+  /** The WebSocket can no longer send: its connection is closed (later, never inside a broadcast). */
+  failed(ws: WebSocket): void;
+}
+
+/**
+ * A socket of a WebSocket connection not rebuilt since the object woke: all a
+ * broadcast needs (its id, rooms and WebSocket), nothing else. One object per
+ * connection and namespace, read from the attachment once per wake.
+ */
+class AttachedSocket implements DormantSocket, MemberConnection {
+  readonly dormant = true;
+  readonly id: string;
+  readonly rooms: readonly string[];
+
+  constructor(
+    record: SocketRecord,
+    private readonly ws: WebSocket,
+    private readonly host: DormantHost,
+  ) {
+    this.id = record.id;
+    this.rooms = record.rooms;
+  }
+
+  get connection(): MemberConnection {
+    return this;
+  }
+
+  /** A WebSocket is writable until it is closed, and then it is no longer indexed. */
+  get writable(): boolean {
+    return true;
+  }
+
+  send(message: EncodedMessage): void {
+    this.host.sent(message.byteLength);
+    const frames = message.webSocketFrames;
+    try {
+      for (let i = 0; i < frames.length; i++) this.ws.send(frames[i]);
+    } catch {
+      this.host.failed(this.ws);
+    }
+  }
+
+  wake(): void {
+    this.host.wake(this.ws);
+  }
+}
+
 /**
  * A Socket.IO v5 server for the clients of one room. Subclasses declare their
  * namespaces and handlers in `setup(io)`, which runs each time the object is
@@ -142,6 +196,15 @@ export abstract class SocketIORoom<
     closeConnection: (session: EngineSession<ConnectionState>) => this.closeSession(session, "server close"),
     onPacket: (connection: SessionConnection, packet: Packet) => this.onPacket(connection, packet),
     onDetach: (socket: Socket<any, any, any>, reason: DisconnectReason) => this.socketDisconnected(socket, reason),
+  };
+  readonly #dormantHost: DormantHost = {
+    sent: (bytes) => this.stats.sent(bytes),
+    wake: (ws) => void this.sessionOf(ws),
+    failed: (ws) =>
+      queueMicrotask(() => {
+        const session = this.sessionOf(ws);
+        if (session !== undefined) this.closeSession(session, "transport error");
+      }),
   };
   /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
   protected roomName = "";
@@ -269,6 +332,20 @@ export abstract class SocketIORoom<
     }
   }
 
+  /** Indexes the sockets of a WebSocket of an earlier instance, so that broadcasts reach them without a rebuild. */
+  protected override onEngineDormant(ws: WebSocket, attachment: SessionAttachment<ConnectionState>): void {
+    const { room, sockets } = attachment.state;
+    this.roomName ||= room;
+    if (attachment.state.shard !== undefined) this.#shard.identify(room, attachment.state.shard);
+    // The directory already knows this shard's members: indexing them again tells it nothing.
+    this.#shard.restoring(() => {
+      for (const name in sockets) {
+        const nsp = this.io.lookup(name);
+        if (nsp !== null) nsp.addDormant(new AttachedSocket(sockets[name], ws, this.#dormantHost));
+      }
+    });
+  }
+
   protected override onEngineMessage(session: EngineSession<ConnectionState>, data: string | ArrayBuffer): void {
     const connection = this.#connections.get(session.sid);
     if (connection === undefined) return;
@@ -360,7 +437,7 @@ export abstract class SocketIORoom<
       case PacketType.BINARY_EVENT: {
         if (!socket) {
           // A client may have sent it before hearing that its CONNECT was refused.
-          if (connection.connecting.has(packet.nsp)) return;
+          if (connection.connecting?.has(packet.nsp)) return;
           return this.closeSession(connection.session, "parse error");
         }
         const [event, ...args] = packet.data as [string, ...unknown[]];
@@ -389,7 +466,7 @@ export abstract class SocketIORoom<
       existing.send(connectPacket(name, existing.id, existing.pid));
       return;
     }
-    if (connection.connecting.has(name)) return;
+    if (connection.connecting?.has(name)) return;
     const nsp = name.length <= MAX_NAMESPACE_LENGTH ? this.io.lookup(name) : null;
     if (nsp === null) {
       connection.send(new EncodedMessage(encode(connectErrorPacket(name.slice(0, MAX_NAMESPACE_LENGTH), "Invalid namespace"))));
@@ -410,7 +487,7 @@ export abstract class SocketIORoom<
     const socket = new Socket<ListenEvents, EmitEvents, SocketData>(nsp, connection, record);
     socket.recovered = restored !== null;
     const skipMiddlewares = restored !== null && this.#recovery!.settings.skipMiddlewares;
-    connection.connecting.add(name);
+    (connection.connecting ??= new Set()).add(name);
     nsp.connecting++;
     let refusal: Error | null;
     try {
@@ -419,7 +496,7 @@ export abstract class SocketIORoom<
       // Sharded room: the directory must know this shard serves the namespace before the client hears CONNECT.
       if (refusal === null && shard !== null) await this.#shard.ready(name);
     } finally {
-      connection.connecting.delete(name);
+      connection.connecting!.delete(name);
       nsp.connecting--;
     }
     if (connection.session.closed) {
@@ -523,7 +600,8 @@ export abstract class SocketIORoom<
 
   /** Emits each command in order (an Idempotency-Key seen before is not delivered again). */
   restEmit(commands: EmitCommand[]): EmitOutcome[] {
-    this.restoreSessions();
+    // Broadcasts reach dormant sockets as they are: nothing is rebuilt for them.
+    this.indexDormant();
     this.#idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql);
     // A shard of a sharded room is called by the Worker, which reaches the other shards itself.
     if (this.#shard.identity !== null) return this.#shard.restEmit(commands);

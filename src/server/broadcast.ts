@@ -1,6 +1,6 @@
 import { EncodedMessage } from "../engine.io/frames";
 import { encode, eventPacket, RESERVED_EVENTS } from "../socket.io/protocol";
-import type { Namespace } from "./namespace";
+import type { Member, Namespace } from "./namespace";
 import { AckTimeoutError, type Socket } from "./socket";
 import { mergeAcks } from "../shard/local-delivery";
 import type { ShardItem } from "../shard/calls";
@@ -103,12 +103,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     const message = recovery
       ? recovery.log(nsp, this.rooms, this.exceptRooms, (offset) => encode(eventPacket(nsp, event, [...args, offset])))
       : new EncodedMessage(encode(eventPacket(nsp, event, args, id)));
+    // Acks are awaited per socket, in memory: only then are dormant sockets rebuilt.
+    if (ack) this.nsp.wakeAll();
     const recipients: AnySocket[] | null = ack ? [] : null;
     let count = 0;
-    this.forEachSocket((socket) => {
-      if (volatile && !socket.connection.writable) return;
-      socket.connection.send(message);
-      recipients?.push(socket);
+    this.forEachMember((member) => {
+      if (volatile && !member.connection.writable) return;
+      member.connection.send(message);
+      recipients?.push(member as AnySocket);
       count++;
     });
     const shard = this.flags.local === true ? null : this.nsp.shard;
@@ -141,37 +143,38 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     });
   }
 
-  /** The selected sockets, each once. */
+  /** The selected sockets, each once (dormant ones rebuilt: server code gets real sockets). */
   sockets(): Socket<any, EmitEvents, SocketData>[] {
+    this.nsp.wakeAll();
     const selected: Socket<any, EmitEvents, SocketData>[] = [];
-    this.forEachSocket((socket) => selected.push(socket));
+    this.forEachMember((socket) => selected.push(socket as Socket<any, EmitEvents, SocketData>));
     return selected;
   }
 
   /**
-   * Calls `visit` once for each selected socket. A plain loop rather than a
+   * Calls `visit` once for each selected member, dormant ones included (a
+   * broadcast reaches them without rebuilding them). A plain loop rather than a
    * generator: a broadcast runs it once per recipient, and resuming a generator
    * per socket showed in profiles of large rooms.
    */
-  private forEachSocket(visit: (socket: Socket<any, EmitEvents, SocketData>) => void): void {
-    let excluded: Set<AnySocket> | null = null;
-    for (const room of this.exceptRooms) {
-      for (const socket of this.nsp.adapter.get(room) ?? []) (excluded ??= new Set()).add(socket);
-    }
+  private forEachMember(visit: (member: Member) => void): void {
+    const index = this.nsp.adapter;
+    const excluded = this.exceptRooms.size > 0 ? new Set<Member>() : null;
+    if (excluded !== null) for (const room of this.exceptRooms) index.each(room, (member) => excluded.add(member));
     if (this.rooms.size === 0) {
-      for (const socket of this.nsp.sockets.values()) if (excluded === null || !excluded.has(socket)) visit(socket);
+      for (const member of this.nsp.members()) if (excluded === null || !excluded.has(member)) visit(member);
       return;
     }
-    const seen = this.rooms.size > 1 ? new Set<AnySocket>() : null;
+    const seen = this.rooms.size > 1 ? new Set<Member>() : null;
     for (const room of this.rooms) {
-      for (const socket of this.nsp.adapter.get(room) ?? []) {
-        if (excluded !== null && excluded.has(socket)) continue;
+      index.each(room, (member) => {
+        if (excluded !== null && excluded.has(member)) return;
         if (seen) {
-          if (seen.has(socket)) continue;
-          seen.add(socket);
+          if (seen.has(member)) return;
+          seen.add(member);
         }
-        visit(socket);
-      }
+        visit(member);
+      });
     }
   }
 

@@ -5,41 +5,85 @@ import type { Socket } from "./socket";
 import type { ShardAdapter } from "../shard/adapter";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { DisconnectReason } from "./types";
+import type { EncodedMessage } from "../engine.io/frames";
 
 type AnySocket = Socket<any, any, any>;
 
-/** Room name → member sockets, inside one namespace of one room object. */
+/** What a broadcast needs of a recipient's connection. */
+export interface MemberConnection {
+  send(message: EncodedMessage): void;
+  /** Whether a packet sent now goes out at once (false: a polling client between requests). */
+  readonly writable: boolean;
+}
+
+/**
+ * A socket known only from its connection's attachment: after a wake, sockets
+ * are not rebuilt in memory until something needs them (their own packet, a
+ * close, server code that looks at them), yet broadcasts reach them. `wake()`
+ * rebuilds its connection, which replaces it with a `Socket` in the namespace.
+ */
+export interface DormantSocket {
+  readonly dormant: true;
+  readonly id: string;
+  /** Rooms joined besides the socket's own id. */
+  readonly rooms: readonly string[];
+  readonly connection: MemberConnection;
+  wake(): void;
+}
+
+/** A namespace's member: a socket in memory, or one a broadcast reaches without rebuilding it. */
+export type Member = AnySocket | DormantSocket;
+
+/**
+ * Room name → members, inside one namespace of one room object. A socket's own
+ * room (its id) is not stored: it is the member of that id, looked up in the
+ * namespace's members (one Set per socket less).
+ */
 export class RoomIndex {
-  private readonly rooms = new Map<string, Set<AnySocket>>();
+  private readonly rooms = new Map<string, Set<Member>>();
   /** Sharded rooms: told when a room gets its first member here or loses its last (its Promise: the directory has it). */
   onChange: ((room: string, present: boolean) => void | Promise<void>) | null = null;
 
-  get(room: string): ReadonlySet<AnySocket> | undefined {
-    return this.rooms.get(room);
+  constructor(private readonly members: ReadonlyMap<string, Member>) {}
+
+  /** Calls `visit` for each member of `room` (the member whose id it is, then those who joined it). */
+  each(room: string, visit: (member: Member) => void): void {
+    const own = this.members.get(room);
+    if (own !== undefined) visit(own);
+    const joined = this.rooms.get(room);
+    if (joined !== undefined) for (const member of joined) visit(member);
   }
 
-  add(room: string, socket: AnySocket): void | Promise<void> {
+  /** Whether some member joined `room` (a socket's own id is no stored room). */
+  has(room: string): boolean {
+    return this.rooms.has(room);
+  }
+
+  add(room: string, member: Member): void | Promise<void> {
     let members = this.rooms.get(room);
     if (!members) {
       this.rooms.set(room, (members = new Set()));
-      members.add(socket);
-      return room === socket.id ? undefined : this.onChange?.(room, true);
+      members.add(member);
+      return this.onChange?.(room, true);
     }
-    members.add(socket);
+    members.add(member);
   }
 
-  remove(room: string, socket: AnySocket): void {
+  remove(room: string, member: Member): void {
     const members = this.rooms.get(room);
     if (!members) return;
-    members.delete(socket);
+    members.delete(member);
     if (members.size === 0) {
       this.rooms.delete(room);
-      if (room !== socket.id) void this.onChange?.(room, false);
+      void this.onChange?.(room, false);
     }
   }
 
-  names(): IterableIterator<string> {
-    return this.rooms.keys();
+  /** A dormant member rebuilt in memory takes its place in its rooms. */
+  replace(room: string, old: Member, member: Member): void {
+    const members = this.rooms.get(room);
+    if (members === undefined || !members.delete(old)) return;
+    members.add(member);
   }
 }
 
@@ -52,8 +96,10 @@ export class Namespace<
   EmitEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
 > extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
-  readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
-  readonly adapter = new RoomIndex();
+  /** Connected sockets by id; after a wake, some only dormant until something needs them (see DormantSocket). */
+  readonly #members = new Map<string, Socket<ListenEvents, EmitEvents, SocketData> | DormantSocket>();
+  #dormant = 0;
+  readonly adapter = new RoomIndex(this.#members);
   /** The room's shards (sharded rooms only, src/shard): where broadcasts also go. */
   shard: ShardAdapter | null = null;
   /** Connection state recovery of this namespace (null: off). */
@@ -108,9 +154,36 @@ export class Namespace<
     return this.operator().emitWithAck(event, ...args);
   }
 
+  /** Every connected socket by id (the dormant ones are rebuilt first). */
+  get sockets(): ReadonlyMap<string, Socket<ListenEvents, EmitEvents, SocketData>> {
+    this.wakeAll();
+    return this.#members as Map<string, Socket<ListenEvents, EmitEvents, SocketData>>;
+  }
+
   /** The sockets of the namespace; in a sharded room, a promise of every shard's (as socket.io's). */
   fetchSockets(): ReturnType<BroadcastOperator<EmitEvents, SocketData>["fetchSockets"]> {
     return this.operator().fetchSockets();
+  }
+
+  /** How many sockets are connected, dormant ones included (rebuilds none). */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Every member, dormant ones as they are: what a broadcast walks. */
+  members(): IterableIterator<Socket<ListenEvents, EmitEvents, SocketData> | DormantSocket> {
+    return this.#members.values();
+  }
+
+  /** Rebuilds the dormant members in memory (each wake() replaces its entry, in place). */
+  wakeAll(): void {
+    if (this.#dormant === 0) return;
+    for (const member of this.#members.values()) {
+      if (!("dormant" in member)) continue;
+      member.wake();
+      // Its connection could not be rebuilt (closed meanwhile): it is no member any more.
+      if (this.#members.get(member.id) === member) this.forgetDormant(member);
+    }
   }
 
   socketsJoin(room: string | readonly string[]): void {
@@ -131,21 +204,50 @@ export class Namespace<
     return this.ackIds++;
   }
 
-  /** Indexes a socket (new, or restored after hibernation). */
+  /** Indexes a socket (new, or restored after hibernation, in place of its dormant entry). */
   addSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
     socket.connected = true;
-    this.sockets.set(socket.id, socket);
-    if (this.sockets.size === 1) void this.adapter.onChange?.("", true);
-    for (const room of socket.rooms) void this.adapter.add(room, socket);
+    const dormant = this.#members.get(socket.id);
+    this.#members.set(socket.id, socket);
+    if (dormant !== undefined && "dormant" in dormant) {
+      this.#dormant--;
+      for (const room of dormant.rooms) this.adapter.replace(room, dormant, socket);
+      return;
+    }
+    if (this.#members.size === 1) void this.adapter.onChange?.("", true);
+    for (const room of socket.joinedRooms) void this.adapter.add(room, socket);
+  }
+
+  /** The namespace has no member left. */
+  private emptied(): void {
+    void this.adapter.onChange?.("", false);
+    this.onEmpty();
+  }
+
+  private forgetDormant(member: DormantSocket): void {
+    this.#members.delete(member.id);
+    this.#dormant--;
+    for (const room of member.rooms) this.adapter.remove(room, member);
+    if (this.#members.size === 0) this.emptied();
+  }
+
+  /** Indexes a socket that a wake left in its attachment (see DormantSocket). */
+  addDormant(member: DormantSocket): void {
+    if (this.#members.has(member.id)) return;
+    this.#members.set(member.id, member);
+    this.#dormant++;
+    if (this.#members.size === 1) void this.adapter.onChange?.("", true);
+    for (const room of member.rooms) void this.adapter.add(room, member);
   }
 
   /** Unindexes a socket, forgets it in the connection's state and runs the disconnect handlers. */
   removeSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>, reason: DisconnectReason): void {
-    if (!this.sockets.delete(socket.id)) return;
+    if (this.#members.get(socket.id) !== socket) return;
+    this.#members.delete(socket.id);
     if (this.recovery !== null && socket.pid !== undefined && RECOVERABLE_REASONS.has(reason)) {
-      this.recovery.saveSession({ pid: socket.pid, sid: socket.id, nsp: this.name, rooms: [...socket.rooms], data: socket.data });
+      this.recovery.saveSession({ pid: socket.pid, sid: socket.id, nsp: this.name, rooms: [socket.id, ...socket.joinedRooms], data: socket.data });
     }
-    for (const room of socket.rooms) this.adapter.remove(room, socket);
+    for (const room of socket.joinedRooms) this.adapter.remove(room, socket);
     socket.markDisconnected();
     socket.connection.detach(socket, reason);
     const state = socket.connection.state;
@@ -155,10 +257,7 @@ export class Namespace<
     }
     socket.fireLocal("disconnect", [reason]);
     for (const handlers of this.chain()) handlers.fireDisconnect(socket, reason);
-    if (this.sockets.size === 0) {
-      void this.adapter.onChange?.("", false);
-      this.onEmpty();
-    }
+    if (this.#members.size === 0) this.emptied();
   }
 
   /** Connect middlewares of the patterns that match, then of this namespace; resolves with a refusal. */

@@ -219,7 +219,7 @@ export class Server<
   /** The namespace a client asks to connect to, or null when it is not allowed. */
   lookup(name: string): Namespace<ListenEvents, EmitEvents, SocketData> | null {
     const existing = this.namespaces.get(name);
-    if (existing && (existing.sockets.size > 0 || this.isAllowed(name))) return existing;
+    if (existing && (existing.size > 0 || this.isAllowed(name))) return existing;
     return this.isAllowed(name) ? this.namespace(name) : null;
   }
 
@@ -243,7 +243,7 @@ export class Server<
   /** Forgets an undeclared namespace nobody is connected to, so dynamic names cannot pile up. */
   releaseIfUnused(name: string): void {
     const nsp = this.namespaces.get(name);
-    if (nsp && nsp.sockets.size === 0 && nsp.connecting === 0 && !this.declared.has(name)) this.namespaces.delete(name);
+    if (nsp && nsp.size === 0 && nsp.connecting === 0 && !this.declared.has(name)) this.namespaces.delete(name);
   }
 
   /** Namespaces that exist in this object now. */

@@ -41,7 +41,8 @@ export class Socket<
   SocketData = any,
 > {
   readonly id: string;
-  readonly rooms: Set<string>;
+  /** `rooms` as a Set, made on first use: the rooms joined live in the record meanwhile. */
+  #rooms: Set<string> | null = null;
   connected = false;
   /** Whether this socket came back through connection state recovery (same id, rooms, data; missed events replayed). */
   recovered = false;
@@ -67,7 +68,16 @@ export class Socket<
     private readonly record: SocketRecord,
   ) {
     this.id = record.id;
-    this.rooms = new Set([record.id, ...record.rooms]);
+  }
+
+  /** The rooms this socket is in, its own id first (socket.io's `socket.rooms`). */
+  get rooms(): Set<string> {
+    return (this.#rooms ??= new Set([this.id, ...this.record.rooms]));
+  }
+
+  /** The rooms joined besides the socket's own id, without building `rooms`. */
+  get joinedRooms(): readonly string[] {
+    return this.record.rooms;
   }
 
   /** socket.io's handshake: the connection's first request (shared by its namespaces) and this socket's auth. */

@@ -391,13 +391,13 @@ export class ShardAdapter {
    * shard lost them without saying so, e.g. polling sessions gone with an
    * eviction): the directory is corrected, so the publishers stop sending here.
    */
-  private heal(nspName: string, rooms: readonly string[], nsp: { sockets: Map<string, unknown>; adapter: { get(room: string): unknown } } | null): void {
+  private heal(nspName: string, rooms: readonly string[], nsp: { readonly size: number; adapter: { has(room: string): boolean } } | null): void {
     const stale = (key: string) => !this.membership.has(key);
-    if (nsp === null || nsp.sockets.size === 0) {
+    if (nsp === null || nsp.size === 0) {
       if (stale(namespaceKey(nspName))) void this.changed(nspName, "", false);
     }
     for (const room of rooms) {
-      if (shardOfRoom(room) !== null || (nsp !== null && nsp.adapter.get(room) !== undefined)) continue;
+      if (shardOfRoom(room) !== null || (nsp !== null && nsp.adapter.has(room))) continue;
       if (stale(membershipKey(nspName, room))) void this.changed(nspName, room, false);
     }
   }

@@ -11,7 +11,7 @@ import type { AckResult, EmitItem, ShardItem } from "./calls";
 /** Applies one item; returns how many of this shard's sockets it selected. */
 export function applyLocally(io: Server, item: ShardItem): number {
   const nsp = io.existing(item.nsp);
-  if (nsp === undefined || nsp.sockets.size === 0) return 0;
+  if (nsp === undefined || nsp.size === 0) return 0;
   let target = new BroadcastOperator(nsp, new Set(item.rooms), new Set(item.except), { local: true });
   if (item.kind === "emit") {
     if (item.volatile) target = target.volatile;

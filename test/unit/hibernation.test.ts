@@ -40,6 +40,52 @@ describe("hibernation", () => {
     expect(await b.socket.next()).toBe('42["msg",1]');
   });
 
+  it("delivers the first broadcast after a wake without rebuilding the receivers' sessions", async () => {
+    const stub = relayRoom("hib-lazy");
+    const clients = await Promise.all([1, 2, 3, 4].map(() => connectSocketIO(stub)));
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    clients[0].socket.send('421["msg","woken"]');
+    expect(await clients[0].socket.next()).toBe('431[{"delivered":3}]');
+    for (const { socket } of clients.slice(1)) expect(await socket.next()).toBe('42["msg","woken"]');
+    const inMemory = await runInDurableObject(stub, (instance: EngineRoom) => (instance as any).sessions.size);
+    expect(inMemory).toBe(1); // the sender's only
+    // A receiver's own event rebuilds its session; the sender is excluded as before.
+    clients[2].socket.send('42["msg","from a receiver"]');
+    for (const i of [0, 1, 3]) expect(await clients[i].socket.next()).toBe('42["msg","from a receiver"]');
+    expect(await runInDurableObject(stub, (instance: EngineRoom) => (instance as any).sessions.size)).toBe(2);
+    for (const { socket } of clients) socket.close();
+  });
+
+  it("keeps rooms, exceptions and socket lists exact for sockets not rebuilt after a wake", async () => {
+    const stub = testRoom("hib-lazy-rooms");
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => connectSocketIO(stub)));
+    for (const s of [a, b, c]) await s.socket.next(); // welcome
+    for (const s of [b, c]) {
+      s.socket.send('421["join","blue"]');
+      expect(await s.socket.next()).toBe("431[]");
+    }
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    // To a room: only its dormant members, the sender left out when it is not in it.
+    a.socket.send('42["to","blue","news","to blue"]');
+    expect(await b.socket.next()).toBe('42["news","to blue"]');
+    expect(await c.socket.next()).toBe('42["news","to blue"]');
+    // To a socket id of a dormant socket.
+    a.socket.send(`42["to","${c.id}","news","to c"]`);
+    expect(await c.socket.next()).toBe('42["news","to c"]');
+    await expect(b.socket.next({ timeout: 200 })).rejects.toThrow();
+    await expect(a.socket.next({ timeout: 50 })).rejects.toThrow();
+    // Server code that lists sockets sees every one of them, rebuilt.
+    a.socket.send('421["poll-all",1000]');
+    for (const s of [a, b, c]) {
+      const vote = (await s.socket.next()) as string;
+      const id = /^42(\d+)\[/.exec(vote)![1];
+      s.socket.send(`43${id}["${s.id}"]`);
+    }
+    const [answer] = JSON.parse(((await a.socket.next()) as string).slice(3));
+    expect(answer).toEqual({ error: null, responses: [a.id, b.id, c.id].sort() });
+    for (const s of [a, b, c]) s.socket.close();
+  });
+
   it("answers pongs in the runtime and keeps answering sockets alive", async () => {
     // pingInterval 300 ms, pingTimeout 200 ms in the unit project.
     const stub = relayRoom("hib-3");
