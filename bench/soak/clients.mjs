@@ -42,7 +42,13 @@ export class SoakClient {
       const recovered = this.socket.recovered;
       if (this.recipient.connects > 0) {
         const kind = this.reconnectKind(at, recovered, windowMs);
-        outcomes.count(kind, kind.includes("within the window: new session") ? { client: id, mode, droppedAt: this.dropped.at, backAfterMs: at - this.dropped.at, lastFaultMsBeforeDrop: lastFaultBefore(ledger, room, this.dropped.at, at) } : null);
+        let surprise = null;
+        if (kind.includes("within the window: new session")) {
+          surprise = { kind, client: id, mode, droppedAt: this.dropped.at, backAfterMs: at - this.dropped.at, lastFaultMsBeforeDrop: lastFaultBefore(ledger, room, this.dropped.at, at) };
+        } else if (kind.startsWith("other")) {
+          surprise = { kind, client: id, mode, lostAt: this.recipient.lostAt, backAfterMs: at - this.recipient.lostAt, lastFaultMsBeforeLoss: lastFaultBefore(ledger, room, this.recipient.lostAt, at) };
+        }
+        outcomes.count(kind, surprise);
       }
       this.recipient.connected(at, recovered, ledger, this.socket._lastOffset ?? null);
       this.dropped = null;

@@ -26,10 +26,16 @@
  * after the start of one of its spans and confirmed at or before that span's
  * end. Against that set:
  * - lost: expected and never received;
- * - lostInRecoveredGaps: of those, sent while the client was away in a gap it
- *   recovered from (what connection state recovery promises to replay);
- * - lostAtFault: of those, confirmed at most IN_FLIGHT_AT_FAULT_MS before the fault
- *   that ended the recipient's span (on their way to it when the fault hit);
+ * - lostInRecoveredGaps: of those, relayed while the client was away in a gap
+ *   it recovered from (sent before the gap ended, confirmed after it began:
+ *   what connection state recovery promises to replay);
+ * - lostInFlight: of those, on their way to the client when a span ended
+ *   before the run did: confirmed at most IN_FLIGHT_MS before its end, or due
+ *   in a replay that came at most IN_FLIGHT_MS before it (a recovery answered
+ *   by a runtime that was going down). The client did not recover from that
+ *   loss, and without recovery Socket.IO delivers at most once: what is in
+ *   flight goes with the connection;
+ * - lostOtherwise: the rest (none is the claim).
  * - duplicated: receipts of a message beyond its first;
  * - reordered: first receipts of a message whose sequence number is below one
  *   already received from the same publisher;
@@ -40,8 +46,8 @@
 /** How long after a fault a client may take to notice its connection died with it. */
 export const FAULT_NOTICE_MS = 10_000;
 
-/** A message confirmed this shortly before the fault that ended a span was still on its way. */
-export const IN_FLIGHT_AT_FAULT_MS = 2000;
+/** A message confirmed this shortly before the end of a span was still on its way when the connection went. */
+export const IN_FLIGHT_MS = 2000;
 
 export class Ledger {
   /** @type {Map<string, {room: string, sender: string | null, sent: number[], confirmed: Array<number | null>}>} */
@@ -96,7 +102,7 @@ export class Ledger {
 
   /** Figures for the whole run, and per recipient. */
   summary(endAt) {
-    const totals = { sent: 0, confirmed: 0, expected: 0, delivered: 0, lost: 0, lostInRecoveredGaps: 0, lostAtFault: 0, duplicated: 0, reordered: 0, unknown: 0 };
+    const totals = { sent: 0, confirmed: 0, expected: 0, delivered: 0, lost: 0, lostInRecoveredGaps: 0, lostInFlight: 0, lostOtherwise: 0, duplicated: 0, reordered: 0, unknown: 0 };
     for (const publisher of this.publishers.values()) {
       totals.sent += publisher.sent.length - 1;
       totals.confirmed += publisher.confirmed.filter((at, s) => s > 0 && at !== null).length;
@@ -105,7 +111,7 @@ export class Ledger {
     const lostExamples = [];
     for (const recipient of this.recipients.values()) {
       const spans = recipient.closedSpans(endAt, this);
-      const figures = { id: recipient.id, expected: 0, delivered: 0, lost: 0, lostInRecoveredGaps: 0, lostAtFault: 0, duplicated: recipient.duplicated, reordered: recipient.reordered, unknown: recipient.unknown };
+      const figures = { id: recipient.id, expected: 0, delivered: 0, lost: 0, lostInRecoveredGaps: 0, lostInFlight: 0, lostOtherwise: 0, duplicated: recipient.duplicated, reordered: recipient.reordered, unknown: recipient.unknown };
       for (const [publisherId, publisher] of this.publishers) {
         const counts = recipient.counts.get(publisherId);
         if (counts) for (const count of counts) if (count) figures.delivered++;
@@ -118,26 +124,32 @@ export class Ledger {
           figures.expected++;
           if (counts?.[s]) continue;
           figures.lost++;
-          const gap = recipient.gaps.find((gap) => gap.from <= sentAt && sentAt <= gap.to);
-          const inGap = gap !== undefined;
-          if (inGap) figures.lostInRecoveredGaps++;
-          const atFault = span.atFault && span.end - confirmedAt <= IN_FLIGHT_AT_FAULT_MS;
-          if (atFault) figures.lostAtFault++;
-          if (lostExamples.length < 20) {
-            lostExamples.push({ recipient: recipient.id, mode: recipient.mode, p: publisherId, s, sentAt, confirmedAt, gap, faultsInGap: gap ? this.faultsWithin(recipient.room, gap.from - FAULT_NOTICE_MS, gap.to) : [], spanEndsAtFaultMsLater: span.atFault ? span.end - confirmedAt : null });
+          const gap = recipient.gaps.find((gap) => gap.from <= confirmedAt && sentAt <= gap.to);
+          // A replay that came shortly before the connection went again (or after a fault had already hit) was in flight too.
+          const cutReplay = span.ended && recipient.gaps.some((g) => g.to >= span.end - IN_FLIGHT_MS && g.to >= span.start && confirmedAt <= g.to);
+          let kind = "otherwise";
+          if (span.ended && (span.end - confirmedAt <= IN_FLIGHT_MS || cutReplay)) kind = "in flight";
+          else if (gap !== undefined) kind = "in a recovered gap";
+          figures[{ otherwise: "lostOtherwise", "in a recovered gap": "lostInRecoveredGaps", "in flight": "lostInFlight" }[kind]]++;
+          if (lostExamples.length < 20 || (kind !== "in flight" && lostExamples.length < 40)) {
+            const near = recipient.log.filter(([, at]) => Math.abs(at - confirmedAt) < 5000);
+            lostExamples.push({ kind, near, recipient: recipient.id, mode: recipient.mode, p: publisherId, s, sentAt, confirmedAt, gap, faultsInGap: gap ? this.faultsWithin(recipient.room, gap.from - FAULT_NOTICE_MS, gap.to) : [], spanEndsAtFaultMsLater: span.atFault ? span.end - confirmedAt : null });
           }
         }
       }
       for (const key of Object.keys(totals)) if (key in figures && key !== "sent" && key !== "confirmed") totals[key] += figures[key];
       perRecipient.push(figures);
     }
-    return { totals, perRecipient, lostExamples };
+    lostExamples.sort((a, b) => (a.kind === "in flight") - (b.kind === "in flight"));
+    return { totals, perRecipient, lostExamples: lostExamples.slice(0, 20) };
   }
 }
 
 export class Recipient {
   /** publisher id → receipt count by sequence number */
   counts = new Map();
+  /** Connects and disconnects with their times and offsets, for a lost message's story. */
+  log = [];
   highest = new Map();
   duplicated = 0;
   reordered = 0;
@@ -163,6 +175,7 @@ export class Recipient {
 
   connected(at, recovered, ledger, offset = null) {
     this.connects++;
+    this.log.push(["connect", at, recovered, offset]);
     if (recovered && this.openSince !== null) {
       this.recoveries++;
       if (this.lostAt !== null) this.gaps.push({ from: this.lostAt, to: at, offsetAtLoss: this.offsetAtLoss, offsetSent: offset });
@@ -177,6 +190,7 @@ export class Recipient {
   }
 
   disconnected(at, offset = null) {
+    this.log.push(["disconnect", at, offset]);
     if (this.lostAt === null) this.offsetAtLoss = offset;
     this.lostAt ??= at;
   }
@@ -191,14 +205,15 @@ export class Recipient {
     if (this.openSince === null) return;
     const lostAt = this.lostAt ?? Date.now();
     const fault = cutAtFault ? ledger.faultBetween(this.room, this.lastConnect, lostAt) : null;
-    this.spans.push({ start: this.openSince, end: fault ?? lostAt, atFault: fault !== null });
+    this.spans.push({ start: this.openSince, end: fault ?? lostAt, atFault: fault !== null, ended: true });
+    this.lastConnect = null;
     this.openSince = null;
   }
 
   closedSpans(endAt, ledger) {
     if (this.openSince === null) return this.spans;
     const fault = this.lostAt === null ? null : ledger.faultBetween(this.room, this.lastConnect, this.lostAt);
-    return [...this.spans, { start: this.openSince, end: fault ?? this.lostAt ?? endAt, atFault: fault !== null }];
+    return [...this.spans, { start: this.openSince, end: fault ?? this.lostAt ?? endAt, atFault: fault !== null, ended: this.lostAt !== null }];
   }
 
   received(payload, ledger) {

@@ -20,8 +20,9 @@ export function printReport(report) {
   line("expected deliveries", totals.expected);
   line("delivered (distinct)", totals.delivered);
   line("lost", totals.lost);
-  line("  of which in recovered gaps", totals.lostInRecoveredGaps);
-  line("  of which at a fault", totals.lostAtFault);
+  line("  in recovered gaps", totals.lostInRecoveredGaps);
+  line("  in flight at a loss not recovered", totals.lostInFlight);
+  line("  otherwise", totals.lostOtherwise);
   line("duplicated", totals.duplicated);
   line("reordered", totals.reordered);
   line("unknown", totals.unknown);
@@ -43,13 +44,15 @@ export function printReport(report) {
   line("replayed (Idempotency-Key)", report.rest.replayed);
   line("failed attempts (retried)", report.rest.failures);
   line("refused", JSON.stringify(report.rest.refused));
-  console.log("runtime memory (RSS of workerd, MiB) over time");
-  console.log("  " + report.memory.map((m) => (m.restart ? `| restart at ${Math.round(m.t)} s |` : `${m.t}s:${m.rssMiB}`)).join("  "));
-  for (const segment of memorySegments(report.memory)) {
-    line(`from ${segment.from} s to ${segment.to} s`, `steady part ${segment.firstMiB} → ${segment.lastMiB} MiB (${segment.growth})`);
+  for (const [label, key] of [["the Worker's workerd", "rssMiB"], ["the proxy's workerd", "proxyRssMiB"]]) {
+    console.log(`runtime memory: RSS of ${label} (MiB) over time`);
+    console.log("  " + report.memory.map((m) => (m.restart ? `| restart at ${Math.round(m.t)} s |` : `${m.t}s:${m[key]}`)).join("  "));
+    for (const segment of memorySegments(report.memory, key)) {
+      line(`from ${segment.from} s to ${segment.to} s`, `steady part ${segment.firstMiB} → ${segment.lastMiB} MiB (${segment.growth})`);
+    }
   }
   if (report.surprises.length > 0) {
-    console.log("drops within the window that came back as a new session");
+    console.log("reconnects that should have recovered, or of no known cause");
     for (const surprise of report.surprises) console.log("  " + JSON.stringify(surprise));
   }
   if (lostExamples.length > 0) {
@@ -63,17 +66,17 @@ export function printReport(report) {
  * steady: the mean of the second quarter of the stretch's samples against the
  * mean of its last quarter (the first quarter is warm-up).
  */
-export function memorySegments(memory) {
+export function memorySegments(memory, key) {
   const segments = [[]];
   for (const sample of memory) {
     if (sample.restart) segments.push([]);
-    else if (sample.rssMiB > 0) segments[segments.length - 1].push(sample);
+    else if (sample[key] > 0) segments[segments.length - 1].push(sample);
   }
   return segments
     .filter((samples) => samples.length >= 8)
     .map((samples) => {
       const quarter = Math.floor(samples.length / 4);
-      const mean = (list) => list.reduce((sum, s) => sum + s.rssMiB, 0) / list.length;
+      const mean = (list) => list.reduce((sum, s) => sum + s[key], 0) / list.length;
       const first = mean(samples.slice(quarter, 2 * quarter));
       const last = mean(samples.slice(-quarter));
       const growth = `${last >= first ? "+" : ""}${(((last - first) / first) * 100).toFixed(1)} %`;

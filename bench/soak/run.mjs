@@ -32,6 +32,7 @@ const OPTIONS = {
   restarts: [-1, "restarts of the runtime, evenly spaced (-1: one per 4 minutes)"],
   "sample-every": [10, "seconds between memory samples of the runtime"],
   sharded: [false, "set SHARDED_ROOMS=soak-* so the soak's rooms are sharded (where sharding exists)"],
+  modes: ["polling → websocket,websocket,polling", "transport modes to use, comma-separated"],
   seed: [1, "seed of the run's random choices (modes, which client, which fault)"],
   out: ["", "also write the figures as JSON to this file"],
 };
@@ -42,7 +43,8 @@ const pick = (list) => list[Math.floor(random() * list.length)];
 const API_KEY = `soak-${Math.random().toString(36).slice(2)}`;
 const runId = Date.now().toString(36);
 const rooms = Array.from({ length: options.rooms }, (_, i) => `soak-${i}`);
-const modes = Object.keys(MODES);
+const modes = options.modes.split(",").map((mode) => mode.trim());
+for (const mode of modes) if (!(mode in MODES)) throw new Error(`unknown mode ${mode} (${Object.keys(MODES).join(", ")})`);
 const durationMs = options.minutes * 60_000;
 const restarts = options.restarts >= 0 ? options.restarts : Math.floor(options.minutes / 4);
 
@@ -141,7 +143,8 @@ try {
   const report = { options, restartsPlanned: restarts, durationS: (endAt - startedAt) / 1000, loadS: (endAt - loadStart) / 1000, summary, injected, outcomes: outcomes.counts, surprises: outcomes.surprises, clients: clientFigures(), rest: restFigures(), memory };
   printReport(report);
   if (options.out) writeFileSync(options.out, JSON.stringify(report, null, 2));
-  process.exitCode = summary.totals.lost + summary.totals.duplicated + summary.totals.reordered + summary.totals.unknown === 0 ? 0 : 1;
+  const { totals } = summary;
+  process.exitCode = totals.lostInRecoveredGaps + totals.lostOtherwise + totals.duplicated + totals.reordered + totals.unknown === 0 ? 0 : 1;
 } finally {
   for (const timer of timers) clearInterval(timer);
   for (const client of clients) client.close();
@@ -149,15 +152,26 @@ try {
 }
 process.exit();
 
+function mib(kib) {
+  return +(kib / 1024).toFixed(1);
+}
+
 function sampleMemory(startedAt) {
   const sample = runtime.sample();
-  memory.push({ t: Math.round((Date.now() - startedAt) / 1000), rssMiB: +(sample.rssKiB / 1024).toFixed(1), openFiles: sample.openFiles, connected: clients.filter((c) => c.connected).length, clientRssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(1) });
+  memory.push({
+    t: Math.round((Date.now() - startedAt) / 1000),
+    rssMiB: mib(sample.workerKiB),
+    proxyRssMiB: mib(sample.proxyKiB),
+    openFiles: sample.openFiles,
+    connected: clients.filter((c) => c.connected).length,
+    clientsRssMiB: mib(process.memoryUsage().rss / 1024),
+  });
 }
 
 function progress(startedAt) {
   const sent = [...ledger.publishers.values()].reduce((sum, p) => sum + p.sent.length - 1, 0);
   const last = memory.filter((m) => m.rssMiB !== undefined).at(-1);
-  console.log(`t=${Math.round((Date.now() - startedAt) / 1000)}s connected=${clients.filter((c) => c.connected).length}/${clients.length} sent=${sent} drops=${injected.drops} leaves=${injected.leaves} evictions=${injected.evictions} restarts=${injected.restarts} runtime RSS=${last?.rssMiB} MiB`);
+  console.log(`t=${Math.round((Date.now() - startedAt) / 1000)}s connected=${clients.filter((c) => c.connected).length}/${clients.length} sent=${sent} drops=${injected.drops} leaves=${injected.leaves} evictions=${injected.evictions} restarts=${injected.restarts} RSS worker=${last?.rssMiB} proxy=${last?.proxyRssMiB} MiB`);
 }
 
 function clientFigures() {

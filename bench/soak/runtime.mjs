@@ -86,13 +86,19 @@ export class SoakRuntime {
     }
   }
 
-  /** Resident memory and open files of the runtime's workerd processes (the Worker's and the proxy's). */
+  /**
+   * Resident memory and open files of the runtime's two workerd processes: the
+   * one running the Worker and its room objects, and the proxy in front of it
+   * (the one listening on the public port).
+   */
   sample() {
     const workerd = processTree(process.pid).filter((pid) => commandLine(pid).some((arg) => /workerd$/.test(arg)));
+    const isProxy = (pid) => commandLine(pid).some((arg) => arg.endsWith(`127.0.0.1:${this.port}`));
+    const sum = (pids, read) => pids.reduce((total, pid) => total + read(pid), 0);
     return {
-      processes: workerd.length,
-      rssKiB: workerd.reduce((sum, pid) => sum + rssKiB(pid), 0),
-      openFiles: workerd.reduce((sum, pid) => sum + openFiles(pid), 0),
+      workerKiB: sum(workerd.filter((pid) => !isProxy(pid)), rssKiB),
+      proxyKiB: sum(workerd.filter(isProxy), rssKiB),
+      openFiles: sum(workerd, openFiles),
     };
   }
 
