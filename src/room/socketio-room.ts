@@ -157,10 +157,6 @@ export abstract class SocketIORoom<
       (room) => remoteRoom(this.env.ROOMS, room),
       this.#recovery,
     );
-    const webhooks = this.#webhooks;
-    if (webhooks?.wants("disconnect")) {
-      this.io.of(() => true).on("disconnect", (socket, reason) => void webhooks.send(disconnectWebhook(this.webhookSocket(socket), reason)));
-    }
     this.setup(this.io);
   }
 
@@ -445,6 +441,7 @@ export abstract class SocketIORoom<
   private socketDisconnected(socket: Socket<any, any, any>, reason: DisconnectReason): void {
     this.stats.count("socketsDisconnected");
     this.logSocket("disconnect", socket, reason);
+    if (this.#webhooks?.wants("disconnect")) void this.#webhooks.send(disconnectWebhook(this.webhookSocket(socket), reason));
     this.onSocketDisconnected(socket, reason);
   }
 
