@@ -1,11 +1,16 @@
 /**
- * The Worker of wrangler.toml in wrangler's local runtime (the same dev
- * environment `wrangler dev` runs: its proxy in front, workerd behind), with
- * its storage persisted in a directory of its own, so the soak can stop and
- * start the whole runtime on the same port and storage, evict one room object
- * (as wrangler's test harness does: the runtime's dev control, WebSockets kept
- * and hibernated), and read the runtime's memory.
+ * The shipped Worker (plus the soak's eviction route, bench/soak/worker.ts) in
+ * wrangler's local runtime, the same dev environment `wrangler dev` runs (its
+ * proxy in front, workerd behind), with its storage persisted in a directory of
+ * its own, so the soak can stop and start the whole runtime on the same port
+ * and storage, evict one room object, and read the runtime's memory.
+ *
+ * Evictions go over HTTP to the Worker, not through wrangler's own dev control
+ * from this process: that call blocks this process's event loop until the
+ * runtime answers, and under load the runtime can be waiting for this process
+ * (its logs), which hung a 10-minute run for good.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,16 +18,17 @@ import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 import { commandLine, openFiles, processTree, rssKiB } from "../proc.mjs";
 
-const SCRIPT_NAME = "socketio-edge";
-const ROOM_CLASS = "RelayRoom";
+const CONFIG = "bench/soak/wrangler.soak.toml";
 
 export class SoakRuntime {
   persistTo = mkdtempSync(join(tmpdir(), "socketio-edge-soak-"));
   worker = null;
   port = 0;
 
+  controlKey = randomBytes(24).toString("hex");
+
   constructor(vars, secrets) {
-    this.bindings = {};
+    this.bindings = { SOAK_CONTROL_KEY: { type: "secret_text", value: this.controlKey } };
     for (const [key, value] of Object.entries(vars)) this.bindings[key] = { type: "plain_text", value };
     for (const [key, value] of Object.entries(secrets)) this.bindings[key] = { type: "secret_text", value };
   }
@@ -35,7 +41,7 @@ export class SoakRuntime {
     this.port ||= await freePort();
     for (let i = 0; i < 100 && !(await isFree(this.port)); i++) await sleep(100);
     this.worker = await unstable_startWorker({
-      config: "wrangler.toml",
+      config: CONFIG,
       bindings: this.bindings,
       dev: {
         server: { hostname: "127.0.0.1", port: this.port },
@@ -75,15 +81,13 @@ export class SoakRuntime {
    * storage and the sockets' attachments. False when the object was not running.
    */
   async evict(room) {
-    const miniflare = this.worker?.raw.runtimes[0]?.mf;
-    if (!miniflare) return false;
-    try {
-      await miniflare.unsafeEvictDurableObject(SCRIPT_NAME, ROOM_CLASS, { name: room, webSockets: "hibernate" });
-      return true;
-    } catch (error) {
-      if (/not currently running/.test(String(error))) return false;
-      throw error;
-    }
+    const response = await fetch(`${this.url}/_soak/evict?room=${encodeURIComponent(room)}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.controlKey}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!response.ok) throw new Error(`eviction of ${room}: ${response.status} ${await response.text()}`);
+    return (await response.json()).evicted;
   }
 
   /**
