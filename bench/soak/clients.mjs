@@ -44,9 +44,9 @@ export class SoakClient {
         const kind = this.reconnectKind(at, recovered, windowMs);
         let surprise = null;
         if (kind.includes("within the window: new session")) {
-          surprise = { kind, client: id, mode, droppedAt: this.dropped.at, backAfterMs: at - this.dropped.at, lastFaultMsBeforeDrop: lastFaultBefore(ledger, room, this.dropped.at, at) };
+          surprise = { kind, client: id, mode, reason: this.lastReason, droppedAt: this.dropped.at, backAfterMs: at - this.dropped.at, lastFaultMsBeforeDrop: lastFaultBefore(ledger, room, this.dropped.at, at) };
         } else if (kind.startsWith("other")) {
-          surprise = { kind, client: id, mode, lostAt: this.recipient.lostAt, backAfterMs: at - this.recipient.lostAt, lastFaultMsBeforeLoss: lastFaultBefore(ledger, room, this.recipient.lostAt, at) };
+          surprise = { kind, client: id, mode, reason: this.lastReason, lostAt: this.recipient.lostAt, backAfterMs: at - this.recipient.lostAt, lastFaultMsBeforeLoss: lastFaultBefore(ledger, room, this.recipient.lostAt, at) };
         }
         outcomes.count(kind, surprise);
       }
@@ -54,7 +54,10 @@ export class SoakClient {
       this.dropped = null;
       this.restoreReconnection();
     });
-    this.socket.on("disconnect", () => this.recipient.disconnected(Date.now(), this.socket._lastOffset ?? null));
+    this.socket.on("disconnect", (reason) => {
+      this.lastReason = reason;
+      this.recipient.disconnected(Date.now(), this.socket._lastOffset ?? null);
+    });
     this.socket.on("msg", (payload) => this.recipient.received(payload, ledger));
   }
 

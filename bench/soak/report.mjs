@@ -33,7 +33,8 @@ export function printReport(report) {
   const { injected } = report;
   line("dropped connections", `${injected.drops} (${injected.dropsPastWindow} away past the window)`);
   line("leaves and rejoins", injected.leaves);
-  line("evictions", `${injected.evictions} (+${injected.evictionsOfIdleObjects} of an object not running)`);
+  line("evictions", `${injected.evictions} (+${injected.evictionsOfIdleObjects} of an object not running, ${injected.evictionsFailed ?? 0} failed)`);
+  for (const error of injected.evictionErrors ?? []) line("  eviction error", error);
   line("runtime restarts", `${injected.restarts} (${injected.restartMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ")})`);
   console.log("reconnects");
   for (const [kind, n] of Object.entries(report.outcomes).sort()) line(kind, n);

@@ -53,7 +53,7 @@ if (options.sharded) vars.SHARDED_ROOMS = "soak-*";
 const runtime = new SoakRuntime(vars, { API_KEY });
 const ledger = new Ledger();
 const outcomes = new Outcomes();
-const injected = { drops: 0, dropsPastWindow: 0, leaves: 0, evictions: 0, evictionsOfIdleObjects: 0, restarts: 0, restartMs: [] };
+const injected = { drops: 0, dropsPastWindow: 0, leaves: 0, evictions: 0, evictionsOfIdleObjects: 0, evictionsFailed: 0, evictionErrors: [], restarts: 0, restartMs: [] };
 const memory = [];
 const clients = [];
 const publishers = [];
@@ -106,8 +106,13 @@ try {
       if (stopping || runtime.restarting) return;
       const room = pick(rooms);
       ledger.fault(room, Date.now());
-      if (await runtime.evict(room).catch(() => false)) injected.evictions++;
-      else injected.evictionsOfIdleObjects++;
+      try {
+        if (await runtime.evict(room)) injected.evictions++;
+        else injected.evictionsOfIdleObjects++;
+      } catch (error) {
+        injected.evictionsFailed++;
+        if (injected.evictionErrors.length < 5) injected.evictionErrors.push(String(error).slice(0, 300));
+      }
     });
   }
   // Restarts, evenly spaced.
