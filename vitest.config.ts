@@ -31,6 +31,7 @@ export default defineConfig({
                 SOCKETIO_STYLE_ROOMS: "SocketIOStyleRoom",
                 ENGINE_ECHO: "EngineEchoRoom",
                 CONFORMANCE_ROOMS: "ConformanceRoom",
+                LIMITED_ROOMS: "LimitedRoom",
               },
             },
           }),

@@ -1,4 +1,5 @@
 import { DEFAULT_RECOVERY, type ConnectionStateRecovery } from "./server/recovery";
+import type { PacketRate } from "./engine.io/rate-limit";
 /** Bindings and vars the Worker and the room objects read (see wrangler.toml). */
 export interface Env {
   ROOMS: DurableObjectNamespace;
@@ -8,6 +9,10 @@ export interface Env {
   PING_TIMEOUT?: string;
   MAX_HTTP_BUFFER_SIZE?: string;
   CONNECT_TIMEOUT?: string;
+  /** Packets per second one connection may send ("0": no limit); over it, it is closed. */
+  MAX_PACKET_RATE?: string;
+  /** Packets one connection may send at once after a quiet time. */
+  PACKET_BURST?: string;
   CORS_ORIGINS?: string;
   PONG_AUTO_RESPONSE?: string;
   HIBERNATION?: string;
@@ -54,6 +59,14 @@ export interface EngineSettings {
   pingTimeout?: number;
   maxHttpBufferSize?: number;
   connectTimeout?: number;
+  /**
+   * Packets per second one connection may send, sustained (0: no limit); with
+   * `packetBurst`, a token bucket. Over it the connection is closed ("rate
+   * limited"). Not a socket.io option (ARCHITECTURE.md, "Limits that protect the room").
+   */
+  maxPacketRate?: number;
+  /** Packets one connection may send at once after a quiet time. */
+  packetBurst?: number;
   /** Browser origins allowed; `"*"` (default) allows any. */
   cors?: { origin?: "*" | string | readonly string[] };
   /**
@@ -78,6 +91,8 @@ export interface ServerOptions {
   pingTimeout: number;
   maxHttpBufferSize: number;
   connectTimeout: number;
+  /** Per-connection token bucket over incoming packets. */
+  packetRate: PacketRate;
   /** Answer pongs in the runtime (without waking the object) with a noop. */
   pongAutoResponse: boolean;
   /** Accept WebSockets through the Hibernation API (off: plain accept, object stays in memory). */
@@ -89,12 +104,17 @@ export interface ServerOptions {
   strictListeners: boolean;
 }
 
-function positiveInt(value: string | undefined, fallback: number, name: string): number {
+function positiveInt(value: string | undefined, fallback: number, name: string, zeroAllowed = false): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || (n === 0 && !zeroAllowed)) {
+    throw new Error(`${name} must be a ${zeroAllowed ? "non-negative" : "positive"} integer, got "${value}"`);
+  }
   return n;
 }
+
+/** Default per-connection packet rate: far above what an application's client sends, far below a flood. */
+export const DEFAULT_PACKET_RATE: PacketRate = { perSecond: 1_000, burst: 2_000 };
 
 /** Vars that overrode a different value set in code, already reported (once per isolate). */
 const reportedOverrides = new Set<string>();
@@ -132,6 +152,10 @@ export function readServerOptions(env: Env, settings: EngineSettings = {}): Serv
     pingTimeout: pick("PING_TIMEOUT", env.PING_TIMEOUT, int("PING_TIMEOUT"), settings.pingTimeout, 20_000),
     maxHttpBufferSize: pick("MAX_HTTP_BUFFER_SIZE", env.MAX_HTTP_BUFFER_SIZE, int("MAX_HTTP_BUFFER_SIZE"), settings.maxHttpBufferSize, 1_000_000),
     connectTimeout: pick("CONNECT_TIMEOUT", env.CONNECT_TIMEOUT, int("CONNECT_TIMEOUT"), settings.connectTimeout, 45_000),
+    packetRate: {
+      perSecond: pick("MAX_PACKET_RATE", env.MAX_PACKET_RATE, (raw) => positiveInt(raw, 0, "MAX_PACKET_RATE", true), settings.maxPacketRate, DEFAULT_PACKET_RATE.perSecond),
+      burst: pick("PACKET_BURST", env.PACKET_BURST, int("PACKET_BURST"), settings.packetBurst, DEFAULT_PACKET_RATE.burst),
+    },
     pongAutoResponse: (env.PONG_AUTO_RESPONSE ?? "on") !== "off",
     hibernation: (env.HIBERNATION ?? "on") !== "off",
     corsOrigins: pick("CORS_ORIGINS", env.CORS_ORIGINS, origins, codeOrigins(settings.cors?.origin), "*"),

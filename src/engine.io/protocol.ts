@@ -94,7 +94,10 @@ export function decodeClientPacket(raw: RawData): Packet | null {
   if (typeof raw === "string" && raw.length === 0) return null;
   if (typeof raw === "string" && raw[0] === "b" && !isBase64(raw.slice(1))) return null;
   const packet = decodePacket(raw, "arraybuffer");
-  return packet.type === "error" ? null : packet;
+  if (packet.type === "error") return null;
+  // A bare "4" decodes without data: it is an empty message (which Socket.IO then refuses), not a message of nothing.
+  if (packet.type === "message" && packet.data === undefined) packet.data = "";
+  return packet;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -1,6 +1,7 @@
 import type { RoomStats } from "../room/room-stats";
 import type { EncodedMessage } from "./frames";
 import { CLOSE, encodePollingPayload, NOOP, PING, type TransportName } from "./protocol";
+import type { PacketBucket } from "./rate-limit";
 
 /** What a session writes into its WebSocket's attachment, so it survives hibernation. */
 export interface SessionAttachment<S> {
@@ -21,6 +22,8 @@ export type CloseReason =
   | "ping timeout"
   | "parse error"
   | "message too big"
+  | "rate limited"
+  | "outbox full"
   | "server close";
 
 /** WebSocket close codes per reason (RFC 6455 section 7.4.1). */
@@ -31,6 +34,8 @@ const CLOSE_CODES: Record<CloseReason, number> = {
   "ping timeout": 1001,
   "parse error": 1002,
   "message too big": 1009,
+  "rate limited": 1008,
+  "outbox full": 1008,
   "server close": 1000,
 };
 
@@ -42,6 +47,17 @@ const NOTHING = () => {};
  * 16 KB of structured-clone data, which a two-byte string can double.
  */
 export const MAX_ATTACHMENT_JSON = 12_000;
+
+/**
+ * Most bytes a polling session may have waiting for its next GET: twice the
+ * largest message a client may send, and never less than 2 MB, so that the
+ * largest REST publish (1 MiB) always fits. Messages are shared between the
+ * sessions that wait for them, so this bounds how far one client may fall
+ * behind, not a copy per client.
+ */
+export function outboxLimit(maxHttpBufferSize: number): number {
+  return Math.max(2 * maxHttpBufferSize, 2_000_000);
+}
 
 /** A connection's state (rooms, data, auth, handshake) outgrew what survives hibernation. */
 export class StateTooLargeError extends Error {
@@ -65,6 +81,12 @@ export class EngineSession<S = unknown> {
 
   // Polling transport only.
   private outbox: (EncodedMessage | string)[] = [];
+  /** Size of the outbox, as the messages are sent over a WebSocket. */
+  private outboxBytes = 0;
+  /** Over it (outboxLimit()), the session is closed ("outbox full"); set when the room registers it. */
+  maxOutboxBytes = Infinity;
+  /** Called (once, asynchronously) when the outbox would pass maxOutboxBytes: the client is not polling. */
+  onOutboxFull: () => void = NOTHING;
   private pendingPoll: ReadableStreamDefaultController<Uint8Array> | null = null;
   postInFlight = false;
   nextPingAt = 0;
@@ -72,6 +94,8 @@ export class EngineSession<S = unknown> {
   /** Called (once, asynchronously) when a WebSocket send fails: the peer is gone. */
   onTransportError: () => void = NOTHING;
   private failed = false;
+  /** The packets this client may still send now (MAX_PACKET_RATE), set when the room registers the session. */
+  packets: PacketBucket | null = null;
   /** The room's counters (messages and bytes out), set when the room registers the session. */
   stats: RoomStats | null = null;
 
@@ -96,8 +120,7 @@ export class EngineSession<S = unknown> {
       if (frames.length === 1) this.write(ws, frames[0]);
       else for (const frame of frames) this.write(ws, frame);
     } else {
-      this.outbox.push(message);
-      this.flushPoll();
+      this.enqueue(message, message.byteLength);
     }
   }
 
@@ -105,10 +128,24 @@ export class EngineSession<S = unknown> {
   sendControl(packet: string): void {
     if (this.closed) return;
     if (this.webSocket !== null) this.write(this.webSocket, packet);
-    else {
-      this.outbox.push(packet);
-      this.flushPoll();
+    else this.enqueue(packet, packet.length);
+  }
+
+  /**
+   * Queues for the next GET. A message that would pass the cap is dropped and the
+   * session closed after the current send loop (a broadcast must not see its
+   * recipients change mid-way); its client reconnects.
+   */
+  private enqueue(item: EncodedMessage | string, bytes: number): void {
+    if (this.failed) return;
+    if (this.pendingPoll === null && this.outboxBytes + bytes > this.maxOutboxBytes) {
+      this.failed = true;
+      queueMicrotask(this.onOutboxFull);
+      return;
     }
+    this.outbox.push(item);
+    this.outboxBytes += bytes;
+    this.flushPoll();
   }
 
   /** Sends one frame; a socket that can no longer send is reported, never thrown to the caller. */
@@ -197,6 +234,7 @@ export class EngineSession<S = unknown> {
       else records.push(...item.pollingFrames);
     }
     this.outbox = [];
+    this.outboxBytes = 0;
     return encodePollingPayload(records);
   }
 
@@ -252,6 +290,7 @@ export class EngineSession<S = unknown> {
     this.settleUpgrade();
     const queued = this.outbox;
     this.outbox = [];
+    this.outboxBytes = 0;
     for (const item of queued) {
       if (typeof item === "string") this.write(ws, item);
       else for (const frame of item.webSocketFrames) this.write(ws, frame);

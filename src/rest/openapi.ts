@@ -117,7 +117,8 @@ function counterSchema(value: object, description: string): object {
     type: "object",
     description:
       `${description}. Errors by kind: parse_error, message_too_big, ping_timeout and transport_error closed a connection, ` +
-      "connect_timeout closed one that joined no namespace in time, connect_refused refused a handshake (allowRequest) or a namespace CONNECT.",
+      "connect_timeout closed one that joined no namespace in time, connect_refused refused a handshake (allowRequest) or a namespace CONNECT, " +
+      "rate_limited closed one over its packet rate (MAX_PACKET_RATE), outbox_full a polling one that let too much wait for its next GET.",
     required: [...COUNTERS, "errors"],
     properties: { ...of(COUNTERS), errors: { type: "object", required: [...ERROR_KINDS], properties: of(ERROR_KINDS) } },
   };

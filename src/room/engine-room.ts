@@ -3,6 +3,7 @@ import type { Packet } from "engine.io-parser";
 import { readServerOptions, type EngineSettings, type Env, type ServerOptions } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
 import {
+  CLOSE,
   decodeClientPacket,
   decodePollingPayload,
   EngineError,
@@ -14,7 +15,8 @@ import {
   type EngineErrorBody,
 } from "../engine.io/protocol";
 import { afterRound, emptyHeartbeat, firstPingAt, firstPingSettles, judgedRound, roundDue, tickLength, type HeartbeatState } from "../engine.io/heartbeat";
-import { EngineSession, type CloseReason, type SessionAttachment } from "../engine.io/session";
+import { EngineSession, outboxLimit, type CloseReason, type SessionAttachment } from "../engine.io/session";
+import { PacketBucket } from "../engine.io/rate-limit";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
 import { isOriginAllowed } from "../worker/cors";
@@ -63,6 +65,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   #restored = false;
   /** Polling sessions the client closed with no GET waiting: sid → when (see rememberClientClose). */
   readonly #closedByClient = new Map<string, number>();
+  /** Polling sessions closed for a full outbox: sid → when; their next GET gets the close packet (see register). */
+  readonly #closedForOutbox = new Map<string, number>();
   #alarmAt: number | null | undefined = undefined;
   /** Mirrors storage; loaded on the first alarm after a wake. */
   #heartbeat: HeartbeatState | undefined;
@@ -158,6 +162,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (session === undefined || session.closed) {
       // The GET a client sent just before its close packet, overtaken by that POST on the way here.
       if (request.method === "GET" && this.takeClientClose(parsed.sid)) return textResponse(NOOP);
+      if (request.method === "GET" && this.#closedForOutbox.delete(parsed.sid)) return textResponse(CLOSE);
       return engineError(EngineError.UNKNOWN_SID);
     }
     if (session.transport !== "polling") return engineError(EngineError.BAD_REQUEST);
@@ -179,6 +184,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       ws.close(1008, "Session ID unknown");
       return;
     }
+    // Probes of an upgrade count too: "2probe" is answered, so a flood of them costs as much.
+    if (!session.packets!.take(Date.now())) return this.closeSession(session, "rate limited");
     if (ws === session.upgradingSocket) return this.continueUpgrade(session, ws, message);
     if (exceeds(message, this.options.maxHttpBufferSize)) return this.closeSession(session, "message too big");
     const packet = decodeClientPacket(message);
@@ -406,6 +413,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       this.closeSession(session, "parse error");
       return engineError(EngineError.BAD_REQUEST);
     }
+    // A payload over the rate is refused whole: none of its packets is handled.
+    if (!session.packets!.take(Date.now(), packets.length)) {
+      this.closeSession(session, "rate limited");
+      return Response.json({ code: EngineError.BAD_REQUEST.code, message: "Too many packets" }, { status: 429 });
+    }
     for (const packet of packets) {
       if (session.closed) break;
       this.handlePacket(session, packet);
@@ -542,6 +554,17 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private register(session: EngineSession<S>): void {
     session.stats = this.stats;
     session.onTransportError = () => this.closeSession(session, "transport error");
+    session.packets = new PacketBucket(this.options.packetRate, Date.now());
+    session.maxOutboxBytes = outboxLimit(this.options.maxHttpBufferSize);
+    session.onOutboxFull = () => {
+      // As engine.io closes a polling session between two GETs: the next GET gets the close packet. Kept
+      // until the session would have timed out anyway.
+      const now = Date.now();
+      const keep = this.options.pingInterval + this.options.pingTimeout;
+      for (const [sid, at] of this.#closedForOutbox) if (now - at > keep) this.#closedForOutbox.delete(sid);
+      this.#closedForOutbox.set(session.sid, now);
+      this.closeSession(session, "outbox full");
+    };
     this.sessions.set(session.sid, session);
     if (session.webSocket) this.#sessionsBySocket.set(session.webSocket, session);
   }

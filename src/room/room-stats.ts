@@ -59,12 +59,18 @@ export const ERROR_KINDS = [
   "connect_timeout",
   /** A handshake refused by allowRequest, or a namespace CONNECT refused (invalid namespace, JWT, middleware, state too large). */
   "connect_refused",
+  /** More packets than MAX_PACKET_RATE / PACKET_BURST allow: connection closed. */
+  "rate_limited",
+  /** A polling client let more than its outbox cap wait for its next GET: connection closed. */
+  "outbox_full",
 ] as const;
 
 /** Connection close reasons that are errors, by the kind they are counted under. */
 export const CLOSE_ERRORS: Partial<Record<CloseReason, ErrorKind>> = {
   "parse error": "parse_error",
   "message too big": "message_too_big",
+  "rate limited": "rate_limited",
+  "outbox full": "outbox_full",
   "ping timeout": "ping_timeout",
   "transport error": "transport_error",
 };

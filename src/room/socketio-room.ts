@@ -21,6 +21,7 @@ import {
 import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescription, SocketSelector } from "../rest/commands";
 import { IdempotencyLog } from "../rest/idempotency";
 import * as rest from "../rest/room-operations";
+import { packetShapeRefusal } from "../socket.io/packet-limits";
 import { EngineRoom } from "./engine-room";
 import { SqlRecoveryStore } from "../recovery/sql-store";
 import type { RestoredSession } from "../server/recovery";
@@ -48,6 +49,8 @@ const DISCONNECT_REASONS: Record<CloseReason, DisconnectReason> = {
   "ping timeout": "ping timeout",
   "parse error": "parse error",
   "message too big": "transport error",
+  "rate limited": "forced close",
+  "outbox full": "transport error",
   "server close": "forced close",
 };
 
@@ -58,6 +61,8 @@ class SessionConnection implements Connection {
   readonly connecting = new Set<string>();
   /** The decoder is taking a binary attachment: a packet it completes now carries binary (it reports it as plain EVENT/ACK). */
   decodingBinary = false;
+  /** Bytes of the binary attachments received for the packet being decoded (bounded by maxHttpBufferSize). */
+  pendingBinaryBytes = 0;
   /** Restored after a wake with sockets whose listeners were registered outside onSocket (see onEngineRestore). */
   listenersLost = false;
   /** Created on the connection's first message after a start or a wake: most idle connections never need one. */
@@ -243,6 +248,13 @@ export abstract class SocketIORoom<
       this.closeSession(session, "server close");
       return;
     }
+    // Nesting and argument counts are bounded before socket.io-parser spends time or memory on them.
+    if (typeof data === "string") {
+      if (packetShapeRefusal(data) !== null) return this.closeSession(session, "parse error");
+    } else if ((connection.pendingBinaryBytes += data.byteLength) > this.options.maxHttpBufferSize) {
+      // A packet's attachments together are one message: maxHttpBufferSize bounds them as it bounds a message.
+      return this.closeSession(session, "message too big");
+    }
     try {
       connection.decodingBinary = typeof data !== "string";
       connection.decoder.add(data);
@@ -300,6 +312,7 @@ export abstract class SocketIORoom<
   }
 
   private onPacket(connection: SessionConnection, packet: Packet): void {
+    connection.pendingBinaryBytes = 0;
     if (invalidClientPacket(packet) !== null) return this.closeSession(connection.session, "parse error");
     if (connection.decodingBinary) binaryAsBuffers(packet.data);
     const socket = connection.sockets.get(packet.nsp);

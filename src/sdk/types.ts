@@ -84,6 +84,8 @@ export interface StatsCounts<T = number> {
     transport_error: T;
     connect_timeout: T;
     connect_refused: T;
+    rate_limited: T;
+    outbox_full: T;
   };
 }
 

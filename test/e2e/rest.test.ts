@@ -204,7 +204,7 @@ describe("room stats with real clients", () => {
     expect(body.sinceStart).toMatchObject({ connectionsOpened: 3, upgrades: 1, socketsConnected: 3, wakes: 1 });
     expect(body.sinceStart.messagesIn).toBeGreaterThanOrEqual(4); // three CONNECTs and the event
     expect(body.sinceStart.messagesOut).toBeGreaterThanOrEqual(5); // three CONNECT answers and two deliveries
-    expect(body.sinceStart.errors).toEqual({ parse_error: 0, message_too_big: 0, ping_timeout: 0, transport_error: 0, connect_timeout: 0, connect_refused: 0 });
+    expect(body.sinceStart.errors).toEqual({ parse_error: 0, message_too_big: 0, ping_timeout: 0, transport_error: 0, connect_timeout: 0, connect_refused: 0, rate_limited: 0, outbox_full: 0 });
     expect(body.perMinute.counts.messagesIn.reduce((a: number, b: number) => a + b)).toBe(body.sinceStart.messagesIn);
   });
 });

@@ -4,3 +4,4 @@ export { default } from "../../src/index";
 export { TestRoom } from "./test-room";
 export { ConformanceRoom, EngineEchoRoom } from "../../src/apps/conformance";
 export { SocketIOStyleRoom } from "./socketio-style-room";
+export { LimitedRoom } from "./limited-room";
