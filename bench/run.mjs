@@ -17,6 +17,7 @@ import { performance } from "node:perf_hooks";
 import { LoadRoom } from "./load.mjs";
 import { measureIdleRounds, measureWake } from "./idle.mjs";
 import { measurePolling } from "./polling.mjs";
+import { measureShardHop } from "./shard-hop.mjs";
 import { Profiler } from "./profile.mjs";
 import { fileLimit } from "./proc.mjs";
 import { buildWorkers, killAllSync, removeBuilds, ROOT, startServer, stopAll, sleep, SUBJECTS } from "./servers.mjs";
@@ -42,7 +43,8 @@ const SETTINGS = {
   FD_PER_CONNECTION: ["4", "open files per WebSocket in wrangler dev's proxy (caps N under the fd limit)"],
   OUT: ["BENCHMARKS.md", "file whose generated section is rewritten (empty: none)"],
   FROM: ["", "path of a saved .bench/results-*.json: print its tables (and rewrite --out) with this version's summary, run nothing"],
-  PHASES: ["fanout,hibernation", "phases to run: fanout (throughput, latency, memory per N), memory (memory per N alone), hibernation, idle (CPU per idle ping round), wake (first message after hibernation vs awake), polling (long-polling latency)"],
+  PHASES: ["fanout,hibernation", "phases to run: fanout (throughput, latency, memory per N), memory (memory per N alone), hibernation, idle (CPU per idle ping round), wake (first message after hibernation vs awake), polling (long-polling latency), shard-hop (sharded rooms: a hop between shards, a private message among 8 shards)"],
+  HOP_SAMPLES: ["200", "shard-hop phase: messages per figure"],
   IDLE_N: ["1000,4000", "idle phase: sockets in the idle room, comma-separated"],
   IDLE_INTERVAL_S: ["15", "idle phase: ping interval, seconds (longer than the ~10 s after which an idle object hibernates)"],
   IDLE_ROUNDS: ["4", "idle phase: rounds measured (after two intervals for every first ping)"],
@@ -132,15 +134,23 @@ async function main() {
     }
   }
 
+  const shardHop = [];
+  if (config.PHASES.includes("shard-hop")) {
+    log(`shard-hop: ${config.HOP_SAMPLES} messages per figure`);
+    const figure = await measureShardHop({ samples: config.HOP_SAMPLES });
+    shardHop.push(figure);
+    log(`shard-hop: ${JSON.stringify(figure)}`);
+  }
+
   removeBuilds();
   machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(" ");
   const summary = summarize(ns);
-  const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation, idle, wake, polling };
+  const report = { started: started.toISOString(), machine, limits, capped, config, command: commandLine(), results, summary, hibernation, idle, wake, polling, shardHop };
   console.log("\n" + textReport(report));
   saveJson(report);
   if (config.OUT) writeMarkdown(join(ROOT, config.OUT), report);
   const failed =
-    results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0) + [...idle, ...wake, ...polling].filter((f) => !f.ok).length;
+    results.filter((r) => r.error || !r.verify?.ok).length + (hibernation && !hibernation.ok ? 1 : 0) + [...idle, ...wake, ...polling, ...shardHop].filter((f) => !f.ok).length;
   if (failed) console.error(`${failed} measurement(s) failed or lost/duplicated/reordered messages: see above`);
   return failed ? 1 : 0;
 }
@@ -169,7 +179,7 @@ async function measure(subject, n, run, { memoryOnly = false } = {}) {
   let server = null;
   let room = null;
   try {
-    server = await startServer(subject);
+    server = await startServer(subject, { vars: shardVars(subject, n) });
     // Warm-up: load the Worker (and compile it) in another room, then create the measured room with
     // one client that leaves again: what the room itself costs is its own figure, not a per-connection one.
     const roomName = `bench-${n}-${run}`;
@@ -242,6 +252,12 @@ async function measure(subject, n, run, { memoryOnly = false } = {}) {
 }
 
 /** One client opens `room` and leaves again; then the server settles. */
+/** A sharded subject's shard size: the sender and N receivers spread over its k shards. */
+function shardVars(subject, n) {
+  const k = SUBJECTS[subject].shards;
+  return k === undefined ? {} : { SHARD_MAX_CONNECTIONS: String(Math.ceil((n + 1) / k)) };
+}
+
 async function visitRoom(server, room) {
   const visitor = new LoadRoom(server.wsUrl, room, { maxMessages: 1 });
   await visitor.connect(0, { timeoutMs: 30_000 });
@@ -664,7 +680,7 @@ function readSettings() {
     IDLE_N: list(out.IDLE_N).map(Number),
     WAKE_N: list(out.WAKE_N).map(Number),
   };
-  const phases = ["fanout", "memory", "hibernation", "idle", "wake", "polling"];
+  const phases = ["fanout", "memory", "hibernation", "idle", "wake", "polling", "shard-hop"];
   for (const p of settings.PHASES) if (!phases.includes(p)) throw new Error(`unknown phase ${p} (${phases.join(", ")})`);
   for (const s of settings.SUBJECTS) if (!(s in SUBJECTS)) throw new Error(`unknown subject ${s} (${Object.keys(SUBJECTS).join(", ")})`);
   if (settings.N.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_N must list positive integers`);

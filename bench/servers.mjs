@@ -30,6 +30,15 @@ export const SUBJECTS = {
     vars: { CONNECTION_STATE_RECOVERY_MS: "120000" },
   },
   "raw-do": { label: "raw DO", kind: "wrangler", config: join("bench", "raw-do", "wrangler.toml") },
+  // One sharded room (SHARDED_ROOMS) served by k shards: SHARD_MAX_CONNECTIONS is set from N (run.mjs, shardVars).
+  ...Object.fromEntries(
+    [1, 2, 4, 8].map((k) => [
+      `project-shards-${k}`,
+      { label: `project, ${k} shard${k > 1 ? "s" : ""}`, kind: "wrangler", config: "wrangler.toml", shards: k, vars: { SHARDED_ROOMS: "bench-*" } },
+    ]),
+  ),
+  // TestRoom (server code on request), for the shard-hop phase (bench/shard-hop.mjs).
+  "shard-hop": { label: "project, TestRoom", kind: "wrangler", config: join("test", "support", "wrangler.test.toml") },
   "socket.io": { label: "socket.io", kind: "node", script: join("bench", "socketio-server.mjs") },
 };
 

@@ -24,6 +24,10 @@ export interface Env {
   ROOM_VIEW?: string;
   /** Connection state recovery window in ms ("0": off); overrides the room's own setting. */
   CONNECTION_STATE_RECOVERY_MS?: string;
+  /** Sharded rooms (src/shard): comma-separated room names or prefixes ending in "*" ("*": every room). */
+  SHARDED_ROOMS?: string;
+  /** Connections per shard of a sharded room before new ones go to another shard (default 5000). */
+  SHARD_MAX_CONNECTIONS?: string;
   /** Secret: key of the REST API (`Authorization: Bearer <key>`). No key, no REST API. */
   API_KEY?: string;
   /** Secret: a second accepted key, for rotating API_KEY without downtime. */

@@ -26,8 +26,9 @@ export function relay(io: Server, options: RelayOptions, namespaces: NamespacePa
   io.of(namespaces).onAny((socket, event: string, ...args: unknown[]) => {
     if (!event.startsWith(options.eventPrefix)) return;
     const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (...a: unknown[]) => void) : null;
-    const delivered = socket.broadcast.emit(event, ...args);
-    ack?.({ delivered });
+    if (ack === null) return void socket.broadcast.emit(event, ...args);
+    // In a sharded room, counted once every shard holding recipients delivered it.
+    void socket.broadcast.emitCounted(event, ...args).then((delivered) => ack({ delivered }));
   });
 }
 

@@ -12,7 +12,8 @@ import { readJsonObject } from "./body";
 import type { EmitOutcome } from "./commands";
 import { ApiError } from "./errors";
 import { openApiDocument } from "./openapi";
-import { callRoom, roomFailure, roomStub } from "./rooms";
+import { callRoom, roomFailure } from "./rooms";
+import { roomApi } from "../shard/room-api";
 import {
   parseBatch,
   parseEmit,
@@ -48,7 +49,7 @@ restApi.post("/rooms/:room/emit", async (c) => {
   const body = await readJsonObject(c.req.raw);
   const command = parseEmit(body);
   if (key !== null) command.idempotency = { key: `emit:${key}`, fingerprint: await fingerprint(body) };
-  const [outcome] = await callRoom(() => roomStub(c.env, room).restEmit([command]));
+  const [outcome] = await callRoom(() => roomApi(c.env, room).restEmit([command]));
   if (!outcome.ok) throw new ApiError(outcome.status, outcome.error.code, outcome.error.message);
   return c.json(
     { sockets: outcome.sockets, replayed: outcome.replayed },
@@ -82,7 +83,7 @@ restApi.post("/emit", async (c) => {
     [...byRoom].map(async ([room, indexes]) => {
       let results: EmitOutcome[];
       try {
-        results = await roomStub(c.env, room).restEmit(indexes.map((i) => items[i].command));
+        results = await roomApi(c.env, room).restEmit(indexes.map((i) => items[i].command));
       } catch (error) {
         const failure = roomFailure(error);
         results = indexes.map(() => ({ ok: false, status: failure.status, error: failure.body.error }));
@@ -96,14 +97,14 @@ restApi.post("/emit", async (c) => {
 /** Presence: connections and sockets per namespace. */
 restApi.get("/rooms/:room", async (c) => {
   const room = parseRoomName(c.req.param("room"));
-  const info = await callRoom(() => roomStub(c.env, room).restInfo());
+  const info = await callRoom(() => roomApi(c.env, room).restInfo());
   return c.json({ room, ...info });
 });
 
 /** Operator stats: live connections by transport and namespace, counters since start and per minute. */
 restApi.get("/rooms/:room/stats", async (c) => {
   const room = parseRoomName(c.req.param("room"));
-  const stats = await callRoom(() => roomStub(c.env, room).restStats());
+  const stats = await callRoom(() => roomApi(c.env, room).restStats());
   return c.json({ room, ...stats });
 });
 
@@ -111,7 +112,7 @@ restApi.get("/rooms/:room/stats", async (c) => {
 restApi.get("/rooms/:room/sockets", async (c) => {
   const room = parseRoomName(c.req.param("room"));
   const selector = parseSelectorQuery(new URL(c.req.url));
-  const sockets = await callRoom(() => roomStub(c.env, room).restFetchSockets(selector));
+  const sockets = await callRoom(() => roomApi(c.env, room).restFetchSockets(selector));
   return c.json({ room, sockets: encodeBinaryJson(sockets) });
 });
 
@@ -120,7 +121,7 @@ restApi.post("/rooms/:room/join", async (c) => {
   const body = await readJsonObject(c.req.raw);
   const selector = parseSelector(body, ["join"]);
   const rooms = parseRoomList(body, "join");
-  const sockets = await callRoom(() => roomStub(c.env, room).restSocketsJoin(selector, rooms));
+  const sockets = await callRoom(() => roomApi(c.env, room).restSocketsJoin(selector, rooms));
   return c.json({ sockets });
 });
 
@@ -129,7 +130,7 @@ restApi.post("/rooms/:room/leave", async (c) => {
   const body = await readJsonObject(c.req.raw);
   const selector = parseSelector(body, ["leave"]);
   const rooms = parseRoomList(body, "leave");
-  const sockets = await callRoom(() => roomStub(c.env, room).restSocketsLeave(selector, rooms));
+  const sockets = await callRoom(() => roomApi(c.env, room).restSocketsLeave(selector, rooms));
   return c.json({ sockets });
 });
 
@@ -139,7 +140,7 @@ restApi.post("/rooms/:room/disconnect", async (c) => {
   const body = await readJsonObject(c.req.raw, { emptyIsObject: true });
   const selector = parseSelector(body, ["close"]);
   const close = parseOptionalBoolean(body, "close");
-  const sockets = await callRoom(() => roomStub(c.env, room).restDisconnectSockets(selector, close));
+  const sockets = await callRoom(() => roomApi(c.env, room).restDisconnectSockets(selector, close));
   return c.json({ sockets });
 });
 

@@ -28,3 +28,6 @@ export function newSocketId(): string {
 
 /** Request header with which the Worker tells a room object its own room name. */
 export const ROOM_HEADER = "X-Socketio-Edge-Room";
+
+/** Request header with which the Worker tells a shard of a sharded room its index (src/shard). */
+export const SHARD_HEADER = "X-Socketio-Edge-Shard";

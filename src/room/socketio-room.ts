@@ -25,7 +25,10 @@ import { packetShapeRefusal } from "../socket.io/packet-limits";
 import { EngineRoom } from "./engine-room";
 import { SqlRecoveryStore } from "../recovery/sql-store";
 import type { RestoredSession } from "../server/recovery";
-import { newSocketId, ROOM_HEADER } from "./ids";
+import { newSocketId, ROOM_HEADER, SHARD_HEADER } from "./ids";
+import { ShardAdapter } from "../shard/adapter";
+import type { ShardCall } from "../shard/calls";
+import { shardSocketId } from "../shard/names";
 import { remoteRoom } from "./remote-room";
 import { logRoomEvent } from "./room-log";
 import { CLOSE_ERRORS } from "./room-stats";
@@ -148,6 +151,8 @@ export abstract class SocketIORoom<
   readonly #webhooks: WebhookClient | null;
   /** Connection state recovery (settings in code, CONNECTION_STATE_RECOVERY_MS overrides), or null when off. */
   readonly #recovery: SqlRecoveryStore | null;
+  /** This object's part in a sharded room (src/shard); idle unless the object is one of a sharded room's. */
+  readonly #shard: ShardAdapter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -159,9 +164,19 @@ export abstract class SocketIORoom<
     this.#recovery = recovery === null ? null : new SqlRecoveryStore(ctx.storage.sql, recovery);
     this.io = new Server<ListenEvents, EmitEvents, SocketData>(
       settings,
-      (room) => remoteRoom(this.env.ROOMS, room),
+      (room) => remoteRoom(this.env, room),
       this.#recovery,
     );
+    this.#shard = new ShardAdapter({
+      rooms: env.ROOMS,
+      kv: ctx.storage.kv,
+      io: this.io as unknown as Server,
+      restoreSessions: () => this.restoreSessions(),
+      connections: () => (this.restoreSessions(), this.sessions.size),
+      idempotencyLog: () => (this.#idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql)),
+      info: () => this.restInfo(),
+      stats: () => this.restStats(),
+    });
     this.setup(this.io);
   }
 
@@ -210,6 +225,11 @@ export abstract class SocketIORoom<
   protected override initialState(request: Request): ConnectionState {
     const room = request.headers.get(ROOM_HEADER);
     if (room) this.roomName = room;
+    const shard = request.headers.get(SHARD_HEADER);
+    if (shard !== null && room) {
+      this.#shard.identify(room, Number(shard));
+      return { room: this.roomName, shard: Number(shard), ...recordRequest(request), sockets: {} };
+    }
     return { room: this.roomName, ...recordRequest(request), sockets: {} };
   }
 
@@ -221,6 +241,19 @@ export abstract class SocketIORoom<
   protected override onEngineRestore(session: EngineSession<ConnectionState>): void {
     const connection = this.attachConnection(session);
     this.roomName ||= session.state.room;
+    if (session.state.shard !== undefined) this.#shard.identify(session.state.room, session.state.shard);
+    this.#shard.restoring(() => this.restoreSockets(session, connection));
+    if (connection.listenersLost && !reportedLostListeners) {
+      reportedLostListeners = true;
+      console.error(
+        `Socket.IO connection ${session.sid} (and any other like it, logged once): listeners registered outside ` +
+          `io.onSocket() were lost when the room hibernated; such a connection is closed on its next packet so that ` +
+          `its client reconnects and "connection" runs again. Register listeners in io.onSocket().`,
+      );
+    }
+  }
+
+  private restoreSockets(session: EngineSession<ConnectionState>, connection: SessionConnection): void {
     for (const [name, record] of Object.entries(session.state.sockets)) {
       const nsp = this.io.lookup(name);
       if (nsp === null) continue;
@@ -229,14 +262,6 @@ export abstract class SocketIORoom<
       connection.sockets.set(name, socket);
       nsp.addSocket(socket);
       if (record.unrebuiltListeners) connection.listenersLost = true;
-    }
-    if (connection.listenersLost && !reportedLostListeners) {
-      reportedLostListeners = true;
-      console.error(
-        `Socket.IO connection ${session.sid} (and any other like it, logged once): listeners registered outside ` +
-          `io.onSocket() were lost when the room hibernated; such a connection is closed on its next packet so that ` +
-          `its client reconnects and "connection" runs again. Register listeners in io.onSocket().`,
-      );
     }
   }
 
@@ -270,6 +295,7 @@ export abstract class SocketIORoom<
     const kind = CLOSE_ERRORS[reason];
     if (kind) logRoomEvent({ event: "error", room: this.roomName, sid: session.sid, kind, reason });
     this.#connections.delete(session.sid);
+    this.#shard.connectionClosed();
     connection.destroyDecoder();
     for (const socket of [...connection.sockets.values()]) socket.nsp.removeSocket(socket, DISCONNECT_REASONS[reason]);
     // A room left with only disconnected sessions still prunes them when their window ends.
@@ -368,8 +394,9 @@ export abstract class SocketIORoom<
     }
     const handshakeAuth = (auth ?? {}) as Record<string, unknown>;
     const restored = this.restoreSession(name, handshakeAuth);
+    const shard = this.#shard.identity;
     const record: SocketRecord = {
-      id: restored?.sid ?? newSocketId(),
+      id: restored?.sid ?? (shard === null ? newSocketId() : shardSocketId(newSocketId(), shard.index)),
       rooms: restored?.rooms.filter((room) => room !== restored.sid) ?? [],
       data: restored ? restored.data : {}, // as socket.io: an empty object to fill in
       auth: handshakeAuth,
@@ -385,6 +412,8 @@ export abstract class SocketIORoom<
     try {
       // The room's own authorize() (JWT) always runs; socket.io's skipMiddlewares skips the namespace's middlewares.
       refusal = await this.authorize(socket).then(() => (skipMiddlewares ? null : nsp.authorize(socket)), (error) => toError(error));
+      // Sharded room: the directory must know this shard serves the namespace before the client hears CONNECT.
+      if (refusal === null && shard !== null) await this.#shard.ready(name);
     } finally {
       connection.connecting.delete(name);
       nsp.connecting--;
@@ -469,6 +498,14 @@ export abstract class SocketIORoom<
     return (socket.connection as SessionConnection).session.transport;
   }
 
+  // --- sharded rooms (RPC between the objects of a sharded room, src/shard) ---
+
+  /** Every call between the objects of a sharded room (src/shard/calls.ts). */
+  shardCall(call: ShardCall): Promise<unknown> {
+    if ("shard" in call && call.op !== "report" && call.op !== "dirUpdate") this.roomName ||= call.room;
+    return this.#shard.handle(call);
+  }
+
   // --- REST API (RPC) ------------------------------------------------------
   // Called by the Worker's REST API (src/rest/routes.ts) on this object's stub,
   // after it validated the request. Each method first rebuilds the sockets in
@@ -485,6 +522,8 @@ export abstract class SocketIORoom<
   restEmit(commands: EmitCommand[]): EmitOutcome[] {
     this.restoreSessions();
     this.#idempotencyLog ??= new IdempotencyLog(this.ctx.storage.sql);
+    // A shard of a sharded room is called by the Worker, which reaches the other shards itself.
+    if (this.#shard.identity !== null) return this.#shard.restEmit(commands);
     return rest.emitAll(this.untypedIo, this.#idempotencyLog, commands);
   }
 

@@ -2,16 +2,33 @@ import { EncodedMessage } from "../engine.io/frames";
 import { encode, eventPacket, RESERVED_EVENTS } from "../socket.io/protocol";
 import type { Namespace } from "./namespace";
 import { AckTimeoutError, type Socket } from "./socket";
+import { mergeAcks } from "../shard/local-delivery";
+import type { ShardItem } from "../shard/calls";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
+import type { SocketDescription } from "../rest/commands";
 
 export interface BroadcastFlags {
   /** Drop the packet for sockets that cannot take it now. */
   volatile?: boolean;
   /** How long acknowledgements are awaited, ms. */
   timeout?: number;
+  /** This object's sockets only, not the other shards of a sharded room (a delivery from another shard). */
+  local?: boolean;
 }
 
 type AnySocket = Socket<any, any, any>;
+
+/** A socket of another shard of a sharded room, as `fetchSockets()` returns it (socket.io's RemoteSocket). */
+export interface RemoteSocket<SocketData = any> {
+  id: string;
+  handshake: SocketDescription["handshake"];
+  rooms: Set<string>;
+  data: SocketData;
+  emit(event: string, ...args: unknown[]): boolean;
+  join(room: string | readonly string[]): void;
+  leave(room: string): void;
+  disconnect(close?: boolean): void;
+}
 type BroadcastAck = (error: Error | null, responses: unknown[]) => void;
 
 /**
@@ -57,6 +74,20 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
    * the responses received so far.
    */
   emit<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): number {
+    return this.emitHere(event, args, null);
+  }
+
+  /**
+   * Emits as `emit` does and resolves with how many sockets received it: in a
+   * sharded room, once every other shard holding recipients has delivered it.
+   */
+  emitCounted<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: unknown[]): Promise<number> {
+    let remote: Promise<number> = Promise.resolve(0);
+    const count = this.emitHere(event, args, (sent) => (remote = sent));
+    return remote.then((n) => n + count);
+  }
+
+  private emitHere(event: string, args: unknown[], published: ((sent: Promise<number>) => void) | null): number {
     if (RESERVED_EVENTS.has(event)) throw new Error(`"${event}" is a reserved event name`);
     const last = args[args.length - 1];
     const ack = typeof last === "function" ? (last as BroadcastAck) : null;
@@ -80,8 +111,27 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       recipients?.push(socket);
       count++;
     });
-    if (ack) collectAcks(recipients!, id!, this.flags.timeout!, ack);
+    const shard = this.flags.local === true ? null : this.nsp.shard;
+    if (shard !== null && shard.fanOut) {
+      // Sharded room: the other shards holding recipients get it too, in publication order.
+      const item = { kind: "emit" as const, nsp, rooms: [...this.rooms], except: [...this.exceptRooms], event, args, volatile };
+      if (ack) {
+        collectAcks(recipients!, id!, this.flags.timeout!, mergeAcks(ack, shard.emitWithAck(item, this.flags.timeout!)));
+        return count;
+      }
+      const sent = shard.publish(item); // never rejects: a failure is logged by the shard
+      published?.(sent);
+    } else if (ack) collectAcks(recipients!, id!, this.flags.timeout!, ack);
     return count;
+  }
+
+  /** Sends a socket operation (join, leave, disconnect) to the other shards of a sharded room. */
+  private publishOperation(
+    item: { kind: "join" | "leave"; targets: string[] } | { kind: "disconnect"; close: boolean },
+  ): Promise<number> | null {
+    const shard = this.flags.local === true ? null : this.nsp.shard;
+    if (shard === null || !shard.fanOut) return null;
+    return shard.publish({ ...item, nsp: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] } as ShardItem);
   }
 
   /** Emits and resolves with every acknowledgement (rejects after the timeout). */
@@ -125,21 +175,50 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     }
   }
 
-  /** Makes the selected sockets join rooms. */
+  /** Makes the selected sockets join rooms (in a sharded room, on every shard, in order with broadcasts). */
   socketsJoin(room: string | readonly string[]): void {
-    for (const socket of this.sockets()) socket.join(room);
+    for (const socket of this.sockets()) void socket.join(room);
+    this.publishOperation({ kind: "join", targets: [...toArray(room)] });
   }
 
   socketsLeave(room: string | readonly string[]): void {
     for (const socket of this.sockets()) for (const r of toArray(room)) socket.leave(r);
+    this.publishOperation({ kind: "leave", targets: [...toArray(room)] });
   }
 
   disconnectSockets(close = false): void {
     for (const socket of this.sockets()) socket.disconnect(close);
+    this.publishOperation({ kind: "disconnect", close });
   }
 
-  fetchSockets(): Socket<any, EmitEvents, SocketData>[] {
-    return this.sockets();
+  /**
+   * The selected sockets. In a sharded room, a Promise (as in socket.io) of this
+   * shard's sockets and the other shards' as RemoteSocket (emit, join, leave,
+   * disconnect act on the live socket wherever it is); always `await` it.
+   */
+  fetchSockets(): Socket<any, EmitEvents, SocketData>[] | Promise<(Socket<any, EmitEvents, SocketData> | RemoteSocket<SocketData>)[]> {
+    const local = this.sockets();
+    const shard = this.flags.local === true ? null : this.nsp.shard;
+    if (shard === null || !shard.fanOut) return local;
+    const selector = { namespace: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] };
+    return shard.fetchRemoteSockets(selector).then((remote) => [
+      ...local,
+      ...remote.map((description) => this.remoteSocket(description)),
+    ]);
+  }
+
+  private remoteSocket(description: SocketDescription): RemoteSocket<SocketData> {
+    const one = () => new BroadcastOperator<EmitEvents, SocketData>(this.nsp, new Set([description.id]));
+    return {
+      id: description.id,
+      handshake: description.handshake,
+      rooms: new Set(description.rooms),
+      data: description.data as SocketData,
+      emit: (event, ...args) => (one().emit(event as EventNames<EmitEvents>, ...args), true),
+      join: (room) => one().socketsJoin(room),
+      leave: (room) => one().socketsLeave(room),
+      disconnect: (close = false) => one().disconnectSockets(close),
+    };
   }
 }
 

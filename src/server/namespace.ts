@@ -2,6 +2,7 @@ import { BroadcastOperator } from "./broadcast";
 import { NamespaceHandlers, runConnectMiddlewares } from "./handlers";
 import { RECOVERABLE_REASONS, type RecoveryStore } from "./recovery";
 import type { Socket } from "./socket";
+import type { ShardAdapter } from "../shard/adapter";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { DisconnectReason } from "./types";
 
@@ -10,14 +11,20 @@ type AnySocket = Socket<any, any, any>;
 /** Room name → member sockets, inside one namespace of one room object. */
 export class RoomIndex {
   private readonly rooms = new Map<string, Set<AnySocket>>();
+  /** Sharded rooms: told when a room gets its first member here or loses its last (its Promise: the directory has it). */
+  onChange: ((room: string, present: boolean) => void | Promise<void>) | null = null;
 
   get(room: string): ReadonlySet<AnySocket> | undefined {
     return this.rooms.get(room);
   }
 
-  add(room: string, socket: AnySocket): void {
+  add(room: string, socket: AnySocket): void | Promise<void> {
     let members = this.rooms.get(room);
-    if (!members) this.rooms.set(room, (members = new Set()));
+    if (!members) {
+      this.rooms.set(room, (members = new Set()));
+      members.add(socket);
+      return room === socket.id ? undefined : this.onChange?.(room, true);
+    }
     members.add(socket);
   }
 
@@ -25,7 +32,10 @@ export class RoomIndex {
     const members = this.rooms.get(room);
     if (!members) return;
     members.delete(socket);
-    if (members.size === 0) this.rooms.delete(room);
+    if (members.size === 0) {
+      this.rooms.delete(room);
+      if (room !== socket.id) void this.onChange?.(room, false);
+    }
   }
 
   names(): IterableIterator<string> {
@@ -44,6 +54,8 @@ export class Namespace<
 > extends NamespaceHandlers<ListenEvents, EmitEvents, SocketData> {
   readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, SocketData>>();
   readonly adapter = new RoomIndex();
+  /** The room's shards (sharded rooms only, src/shard): where broadcasts also go. */
+  shard: ShardAdapter | null = null;
   /** Connection state recovery of this namespace (null: off). */
   recovery: RecoveryStore | null = null;
   /** A socket listener registered outside `onSocket` throws (ServerSettings.strictListeners). */
@@ -96,8 +108,9 @@ export class Namespace<
     return this.operator().emitWithAck(event, ...args);
   }
 
-  fetchSockets(): Socket<ListenEvents, EmitEvents, SocketData>[] {
-    return [...this.sockets.values()];
+  /** The sockets of the namespace; in a sharded room, a promise of every shard's (as socket.io's). */
+  fetchSockets(): ReturnType<BroadcastOperator<EmitEvents, SocketData>["fetchSockets"]> {
+    return this.operator().fetchSockets();
   }
 
   socketsJoin(room: string | readonly string[]): void {
@@ -122,7 +135,8 @@ export class Namespace<
   addSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
     socket.connected = true;
     this.sockets.set(socket.id, socket);
-    for (const room of socket.rooms) this.adapter.add(room, socket);
+    if (this.sockets.size === 1) void this.adapter.onChange?.("", true);
+    for (const room of socket.rooms) void this.adapter.add(room, socket);
   }
 
   /** Unindexes a socket, forgets it in the connection's state and runs the disconnect handlers. */
@@ -141,7 +155,10 @@ export class Namespace<
     }
     socket.fireLocal("disconnect", [reason]);
     for (const handlers of this.chain()) handlers.fireDisconnect(socket, reason);
-    if (this.sockets.size === 0) this.onEmpty();
+    if (this.sockets.size === 0) {
+      void this.adapter.onChange?.("", false);
+      this.onEmpty();
+    }
   }
 
   /** Connect middlewares of the patterns that match, then of this namespace; resolves with a refusal. */

@@ -1,10 +1,14 @@
 import { BroadcastOperator } from "./broadcast";
-import { NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } from "./handlers";
+import { guard, NamespaceHandlers, type ConnectionHandler, type ConnectMiddleware } from "./handlers";
 import { Namespace } from "./namespace";
 import type { RecoveryStore } from "./recovery";
-import type { Socket } from "./socket";
+import { AckTimeoutError, type Socket } from "./socket";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
 import type { EngineSettings } from "../config";
+import { SERVER_SIDE_ACK_TIMEOUT_MS, type ShardAdapter } from "../shard/adapter";
+
+/** Marks, among a shard's serverSideEmit answers, that some listener did not answer in time. */
+const SERVER_SIDE_TIMED_OUT = "\u0000timed out";
 
 export type NamespacePattern = RegExp | ((name: string) => boolean);
 
@@ -40,6 +44,10 @@ export class Server<
 > {
   private readonly namespaces = new Map<string, Namespace<ListenEvents, EmitEvents, SocketData>>();
   private readonly declared = new Set<string>();
+  /** The room's shards, once this object knows it is one (sharded rooms only). */
+  private shard: ShardAdapter | null = null;
+  /** Listeners of serverSideEmit events (`io.on(event)`), by event. */
+  private readonly serverSideListeners = new Map<string, ((...args: any[]) => unknown)[]>();
   private readonly patterns: {
     match: (name: string) => boolean;
     handlers: NamespaceHandlers<ListenEvents, EmitEvents, SocketData>;
@@ -85,9 +93,88 @@ export class Server<
     return this.remote(name);
   }
 
-  on(type: "connection", handler: ConnectionHandler<Socket<ListenEvents, EmitEvents, SocketData>>): this {
-    this.sockets.on(type, handler);
+  /** `"connection"`: as on the main namespace; any other event: what other shards send with `serverSideEmit`. */
+  on(type: "connection", handler: ConnectionHandler<Socket<ListenEvents, EmitEvents, SocketData>>): this;
+  on(event: string, listener: (...args: any[]) => unknown): this;
+  on(type: string, handler: (...args: any[]) => unknown): this {
+    if (type === "connection") {
+      this.sockets.on(type, handler as ConnectionHandler<Socket<ListenEvents, EmitEvents, SocketData>>);
+      return this;
+    }
+    const list = this.serverSideListeners.get(type);
+    if (list) list.push(handler);
+    else this.serverSideListeners.set(type, [handler]);
     return this;
+  }
+
+  /**
+   * socket.io's serverSideEmit: to the `io.on(event)` listeners of the other
+   * shards of a sharded room (nowhere in a room of one object). With a function
+   * as last argument, it gets `(error, responses)`, one response per listener
+   * that acknowledged, within 5 s (an error after that, with those received).
+   */
+  serverSideEmit(event: string, ...args: unknown[]): true {
+    const last = args[args.length - 1];
+    const ack = typeof last === "function" ? (last as (error: Error | null, responses: unknown[]) => void) : null;
+    if (ack) args = args.slice(0, -1);
+    if (this.shard === null || !this.shard.fanOut) {
+      if (ack) queueMicrotask(() => ack(null, []));
+      return true;
+    }
+    this.shard.serverSideEmit(event, args, ack ? SERVER_SIDE_ACK_TIMEOUT_MS : null).then(
+      (responses) => ack?.(responses.includes(SERVER_SIDE_TIMED_OUT) ? new AckTimeoutError() : null, responses.filter((r) => r !== SERVER_SIDE_TIMED_OUT)),
+      (error) => ack?.(error instanceof Error ? error : new Error(String(error)), []),
+    );
+    return true;
+  }
+
+  serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
+    return new Promise((resolve, reject) => this.serverSideEmit(event, ...args, (error: Error | null, responses: unknown[]) => (error ? reject(error) : resolve(responses))));
+  }
+
+  /** Another shard's serverSideEmit: runs the listeners; with an ack, resolves with their answers (within `timeout`). */
+  receiveServerSideEmit(event: string, args: unknown[], timeout: number | null): Promise<unknown[]> {
+    const listeners = this.serverSideListeners.get(event) ?? [];
+    if (timeout === null) {
+      for (const listener of listeners) guard(() => listener(...args));
+      return Promise.resolve([]);
+    }
+    return new Promise((resolve) => {
+      const responses: unknown[] = [];
+      let pending = listeners.length;
+      const timer = setTimeout(() => resolve([...responses, SERVER_SIDE_TIMED_OUT]), timeout);
+      if (pending === 0) {
+        clearTimeout(timer);
+        return resolve([]);
+      }
+      for (const listener of listeners) {
+        let answered = false;
+        guard(() =>
+          listener(...args, (response: unknown) => {
+            if (answered) return;
+            answered = true;
+            responses.push(response);
+            if (--pending === 0) {
+              clearTimeout(timer);
+              resolve(responses);
+            }
+          }),
+        );
+      }
+    });
+  }
+
+  /** Attaches the room's shards: every namespace, now and later, broadcasts through them. */
+  useShard(shard: ShardAdapter): void {
+    this.shard = shard;
+    for (const nsp of this.namespaces.values()) this.attachShard(nsp);
+  }
+
+  private attachShard(nsp: Namespace<ListenEvents, EmitEvents, SocketData>): void {
+    const shard = this.shard;
+    if (shard === null) return;
+    nsp.shard = shard;
+    nsp.adapter.onChange = (room, present) => shard.changed(nsp.name, room, present);
   }
 
   onSocket(setup: ConnectionHandler<Socket<ListenEvents, EmitEvents, SocketData>>): this {
@@ -124,7 +211,8 @@ export class Server<
     return this.sockets.emit(event, ...args);
   }
 
-  fetchSockets(): Socket<ListenEvents, EmitEvents, SocketData>[] {
+  /** The main namespace's sockets; in a sharded room, a promise of every shard's (always `await` it). */
+  fetchSockets(): ReturnType<Namespace<ListenEvents, EmitEvents, SocketData>["fetchSockets"]> {
     return this.sockets.fetchSockets();
   }
 
@@ -182,6 +270,7 @@ export class Server<
       nsp.recovery = this.recovery;
       nsp.strictListeners = this.settings.strictListeners === true;
       this.namespaces.set(name, nsp);
+      this.attachShard(nsp);
     }
     return nsp;
   }

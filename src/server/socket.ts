@@ -212,8 +212,11 @@ export class Socket<
     };
   }
 
-  /** Joins rooms; throws (joining none of them) when the socket's state would outgrow its attachment. */
-  join(room: string | readonly string[]): void {
+  /**
+   * Joins rooms; throws (joining none of them) when the socket's state would outgrow its attachment.
+   * In a sharded room, returns a Promise when another shard must learn it first (as socket.io's adapters do).
+   */
+  join(room: string | readonly string[]): void | Promise<void> {
     const added = (typeof room === "string" ? [room] : room).filter((r) => !this.rooms.has(r));
     if (added.length === 0) return;
     for (const r of added) this.rooms.add(r);
@@ -224,7 +227,13 @@ export class Socket<
       this.record.rooms = [...this.rooms].filter((r) => r !== this.id);
       throw error;
     }
-    if (this.connected) for (const r of added) this.nsp.adapter.add(r, this);
+    if (!this.connected) return;
+    let registered: Promise<void>[] | null = null;
+    for (const r of added) {
+      const pending = this.nsp.adapter.add(r, this);
+      if (pending) (registered ??= []).push(pending);
+    }
+    if (registered) return Promise.all(registered).then(() => {});
   }
 
   leave(room: string): void {

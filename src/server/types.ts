@@ -23,6 +23,8 @@ export interface SocketRecord {
 export interface ConnectionState extends RequestRecord {
   /** The room (object) the connection belongs to. */
   room: string;
+  /** The shard of a sharded room that serves the connection (src/shard). */
+  shard?: number;
   /** Connected namespaces, by name. */
   sockets: Record<string, SocketRecord>;
 }

@@ -7,7 +7,7 @@ import { roomForRequest, type RoomTarget } from "./rooms";
 // the browser build of socket.io-client, copied into public/ on npm install.
 import demoPage from "../../public/index.html";
 import socketIoClient from "../../public/socket.io-client.txt";
-import { ROOM_HEADER } from "../room/ids";
+import { ROOM_HEADER, SHARD_HEADER } from "../room/ids";
 import { restApi } from "../rest/routes";
 
 export const app = new Hono<{ Bindings: Env }>();
@@ -38,7 +38,7 @@ app.all("/engine.io/", (c) => {
 
 async function forward(
   c: Context<{ Bindings: Env }>,
-  target: (url: URL) => RoomTarget,
+  target: (url: URL) => RoomTarget | Promise<RoomTarget>,
 ): Promise<Response> {
   const request = c.req.raw;
   const origin = request.headers.get("Origin");
@@ -46,16 +46,19 @@ async function forward(
     return Response.json(EngineError.FORBIDDEN, { status: 403 });
   }
   if (request.method === "OPTIONS") return preflight(request);
-  const routed = target(new URL(request.url));
+  const found = target(new URL(request.url));
+  const routed = found instanceof Promise ? await found : found;
   if ("error" in routed) return withCors(routed.error, origin);
-  const response = await routed.stub.fetch(withRoomHeader(request, routed.room));
+  const response = await routed.stub.fetch(withRoomHeader(request, routed.room, routed.shard));
   return withCors(response, origin);
 }
 
-/** Tells the room object its name (it cannot read it from its id); a client cannot set it. */
-function withRoomHeader(request: Request, room: string | undefined): Request {
+/** Tells the room object its name (it cannot read it from its id) and, in a sharded room, its shard; a client cannot set them. */
+function withRoomHeader(request: Request, room: string | undefined, shard: number | undefined): Request {
   const headers = new Headers(request.headers);
   headers.delete(ROOM_HEADER);
+  headers.delete(SHARD_HEADER);
   if (room !== undefined) headers.set(ROOM_HEADER, room);
+  if (shard !== undefined) headers.set(SHARD_HEADER, String(shard));
   return new Request(request, { headers });
 }

@@ -1,18 +1,24 @@
 import type { Env } from "../config";
 import { EngineError } from "../engine.io/protocol";
 import { objectIdOfSession } from "../room/ids";
+import { callObject } from "../shard/calls";
+import { readShardConfig } from "../shard/config";
+import { placementName, shardName } from "../shard/names";
 
 /** Room names: what fits in a URL and a log line without escaping. */
 export const ROOM_NAME = /^[A-Za-z0-9._:@~-]{1,128}$/;
 
-/** The object to forward to; `room` is known when the request named it (not when a sid did). */
-export type RoomTarget = { stub: DurableObjectStub; room?: string } | { error: Response };
+/**
+ * The object to forward to; `room` is known when the request named it (not when a
+ * sid did), `shard` when it is a handshake of a sharded room.
+ */
+export type RoomTarget = { stub: DurableObjectStub; room?: string; shard?: number } | { error: Response };
 
 /**
  * The room object a Socket.IO request belongs to: the one named in the session
  * id once a session exists, else the `room` query parameter (or the default room).
  */
-export function roomForRequest(env: Env, url: URL, defaultRoom: string): RoomTarget {
+export function roomForRequest(env: Env, url: URL, defaultRoom: string): RoomTarget | Promise<RoomTarget> {
   const sid = url.searchParams.get("sid");
   if (sid !== null) {
     const hex = objectIdOfSession(sid);
@@ -25,7 +31,19 @@ export function roomForRequest(env: Env, url: URL, defaultRoom: string): RoomTar
   }
   const room = url.searchParams.get("room") ?? defaultRoom;
   if (!ROOM_NAME.test(room)) return { error: invalidRoom(room) };
+  const shards = readShardConfig(env);
+  if (shards.isSharded(room)) return assignShard(env, room, shards.maxConnections);
   return { stub: env.ROOMS.get(env.ROOMS.idFromName(room)), room };
+}
+
+/**
+ * A handshake of a sharded room: the room's placement object picks the shard
+ * (one RPC per new connection; later requests carry the shard's id in their sid
+ * and go straight to it).
+ */
+async function assignShard(env: Env, room: string, max: number): Promise<RoomTarget> {
+  const shard = await callObject(env.ROOMS, placementName(room), { op: "assign", room, max });
+  return { stub: env.ROOMS.get(env.ROOMS.idFromName(shardName(room, shard))), room, shard };
 }
 
 export function invalidRoom(room: string): Response {

@@ -68,6 +68,9 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
     });
     io.of("/second").event("handshake", (socket, ack: Ack) => ack(socket.handshake));
 
+    // serverSideEmit from another shard of a sharded room: answered with this shard's socket count.
+    io.on("server-ping", (arg: unknown, answer: (response: unknown) => void) => answer(`${arg}:${io.sockets.sockets.size}`));
+
     io.of("/")
       // Once per connection, never again after a wake.
       .on("connection", (socket) => {
@@ -90,10 +93,39 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
           ack({ error: error?.message ?? null, responses: responses.sort() }),
         ),
       )
-      .event("join", (socket, room: string, ack: Ack) => {
-        socket.join(room);
+      .event("join", async (socket, room: string, ack: Ack) => {
+        await socket.join(room); // a Promise in a sharded room: resolved once the other shards can reach it
         ack();
       })
+      // Sharded rooms: whole-room operations that reach every shard.
+      .event("fetch", async (_socket, room: string | null, ack: Ack) => {
+        const sockets = await (room === null ? io : io.in(room)).fetchSockets();
+        ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data })).sort((a, b) => (a.id < b.id ? -1 : 1)));
+      })
+      .event("fetch-and-emit", async (_socket, room: string, event: string, ack: Ack) => {
+        const sockets = await io.in(room).fetchSockets();
+        for (const s of sockets) s.emit(event, s.id);
+        ack(sockets.length);
+      })
+      .event("fetch-and-join", async (_socket, room: string, target: string, ack: Ack) => {
+        for (const s of await io.in(room).fetchSockets()) s.join(target);
+        ack();
+      })
+      .event("sockets-join", (_socket, room: string, target: string, ack: Ack) => {
+        io.in(room).socketsJoin(target);
+        ack();
+      })
+      .event("disconnect-room", (_socket, room: string, ack: Ack) => {
+        io.in(room).disconnectSockets();
+        ack();
+      })
+      .event("io-to", (_socket, room: string, event: string, arg: unknown) => io.to(room).emit(event, arg))
+      .event("io-emit", (_socket, event: string, arg: unknown) => io.emit(event, arg))
+      .event("server-side", (_socket, arg: unknown, ack: Ack) =>
+        io.serverSideEmit("server-ping", arg, (error: Error | null, responses: unknown[]) =>
+          ack({ error: error?.message ?? null, responses: responses.sort() }),
+        ),
+      )
       .event("leave", (socket, room: string, ack: Ack) => {
         socket.leave(room);
         ack();

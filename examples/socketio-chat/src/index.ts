@@ -29,7 +29,7 @@ type ChatServer = Server<ClientToServer, ServerToClient, SocketData>;
 export class ChatRoom extends SocketIORoom<ClientToServer, ServerToClient, SocketData> {
   protected override setup(io: ChatServer): void {
     // socket.io keeps `let numUsers` in a module variable; here it is counted from the sockets, which survive hibernation.
-    const numUsers = () => io.fetchSockets().filter((socket) => socket.data.username !== undefined).length;
+    const numUsers = () => [...io.sockets.sockets.values()].filter((socket) => socket.data.username !== undefined).length;
 
     io.onSocket((socket: Socket<ClientToServer, ServerToClient, SocketData>) => {
       socket.on("new message", (message) => {
