@@ -240,10 +240,6 @@ export abstract class SocketIORoom<
       info: () => this.restInfo(),
       stats: () => this.restStats(),
     });
-    const webhooks = this.#webhooks;
-    if (webhooks?.wants("disconnect")) {
-      this.io.of(() => true).on("disconnect", (socket, reason) => void webhooks.send(disconnectWebhook(this.webhookSocket(socket), reason)));
-    }
     this.setup(this.io);
   }
 
@@ -564,6 +560,7 @@ export abstract class SocketIORoom<
   private socketDisconnected(socket: Socket<any, any, any>, reason: DisconnectReason): void {
     this.stats.count("socketsDisconnected");
     this.logSocket("disconnect", socket, reason);
+    if (this.#webhooks?.wants("disconnect")) void this.#webhooks.send(disconnectWebhook(this.webhookSocket(socket), reason));
     this.onSocketDisconnected(socket, reason);
   }
 
