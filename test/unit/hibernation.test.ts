@@ -134,7 +134,8 @@ describe("hibernation", () => {
     const started = Date.now();
     const { code } = await socket.closed;
     expect(code).toBe(1001);
-    // One tick to ping, the next one (after pingTimeout) to reap.
-    expect(Date.now() - started).toBeLessThan(1500);
+    // One tick to ping (pingInterval 300 ms), the next one after pingTimeout (200 ms) to reap;
+    // the bound leaves room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });
