@@ -302,6 +302,8 @@ export class ShardAdapter {
         return (this.placement ??= new PlacementStore(this.host.kv)).report(call.shard, call.connections);
       case "active":
         return (this.placement ??= new PlacementStore(this.host.kv)).active();
+      case "placed":
+        return (this.placement ??= new PlacementStore(this.host.kv)).placed();
       case "dirLookup":
         return (this.directory ??= new DirectoryStore(this.host.kv)).lookup(call.key, call.reader);
       case "dirUpdate": {
