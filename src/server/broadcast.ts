@@ -112,7 +112,8 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       count++;
     });
     const shard = this.flags.local === true ? null : this.nsp.shard;
-    if (shard !== null && shard.fanOut) {
+    // A room on one shard (or whose recipients are all here, as the cache knows) builds no item: nothing to send.
+    if (shard !== null && shard.fanOut && !(ack === null && shard.reachesNoOtherShard(nsp, this.rooms))) {
       // Sharded room: the other shards holding recipients get it too, in publication order.
       const item = { kind: "emit" as const, nsp, rooms: [...this.rooms], except: [...this.exceptRooms], event, args, volatile };
       if (ack) {
