@@ -58,14 +58,14 @@ export function transports(sessions: Iterable<{ transport: string }>): RoomStats
 }
 
 export function fetchSockets(io: Server, selector: SocketSelector): SocketDescription[] {
-  return (select(io, selector)?.sockets() ?? []).map(describe);
+  return (select(io, selector)?.localSocketsSync() ?? []).map(describe);
 }
 
 /** Makes the selected sockets join `rooms`; returns how many sockets were selected. */
 export function socketsJoin(io: Server, selector: SocketSelector, rooms: string[]): number {
   const target = select(io, selector);
   if (target === null) return 0;
-  const count = target.sockets().length;
+  const count = target.localSocketsSync().length;
   target.socketsJoin(rooms);
   return count;
 }
@@ -73,7 +73,7 @@ export function socketsJoin(io: Server, selector: SocketSelector, rooms: string[
 export function socketsLeave(io: Server, selector: SocketSelector, rooms: string[]): number {
   const target = select(io, selector);
   if (target === null) return 0;
-  const count = target.sockets().length;
+  const count = target.localSocketsSync().length;
   target.socketsLeave(rooms);
   return count;
 }
@@ -82,7 +82,7 @@ export function socketsLeave(io: Server, selector: SocketSelector, rooms: string
 export function disconnectSockets(io: Server, selector: SocketSelector, close: boolean): number {
   const target = select(io, selector);
   if (target === null) return 0;
-  const count = target.sockets().length;
+  const count = target.localSocketsSync().length;
   target.disconnectSockets(close);
   return count;
 }

@@ -114,7 +114,8 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       count++;
     });
     const shard = this.flags.local === true ? null : this.nsp.shard;
-    if (shard !== null && shard.fanOut) {
+    // A room on one shard (or whose recipients are all here, as the cache knows) builds no item: nothing to send.
+    if (shard !== null && shard.fanOut && !(ack === null && shard.reachesNoOtherShard(nsp, this.rooms))) {
       // Sharded room: the other shards holding recipients get it too, in publication order.
       const item = { kind: "emit" as const, nsp, rooms: [...this.rooms], except: [...this.exceptRooms], event, args, volatile };
       if (ack) {
@@ -143,9 +144,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     });
   }
 
-  /** The selected sockets, each once (dormant ones rebuilt: server code gets real sockets). */
-  sockets(): Socket<any, EmitEvents, SocketData>[] {
-    this.nsp.wakeAll();
+  /**
+   * This object's selected sockets, each once, synchronously: for the
+   * project's own code (REST, deliveries from other shards). Server code uses
+   * `fetchSockets()`, which also reaches the other shards of a sharded room.
+   */
+  localSocketsSync(): Socket<any, EmitEvents, SocketData>[] {
+    this.nsp.wakeAll(); // dormant ones rebuilt: the caller gets real sockets
     const selected: Socket<any, EmitEvents, SocketData>[] = [];
     this.forEachMember((socket) => selected.push(socket as Socket<any, EmitEvents, SocketData>));
     return selected;
@@ -180,29 +185,30 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
 
   /** Makes the selected sockets join rooms (in a sharded room, on every shard, in order with broadcasts). */
   socketsJoin(room: string | readonly string[]): void {
-    for (const socket of this.sockets()) void socket.join(room);
+    for (const socket of this.localSocketsSync()) void socket.join(room);
     this.publishOperation({ kind: "join", targets: [...toArray(room)] });
   }
 
   socketsLeave(room: string | readonly string[]): void {
-    for (const socket of this.sockets()) for (const r of toArray(room)) socket.leave(r);
+    for (const socket of this.localSocketsSync()) for (const r of toArray(room)) socket.leave(r);
     this.publishOperation({ kind: "leave", targets: [...toArray(room)] });
   }
 
   disconnectSockets(close = false): void {
-    for (const socket of this.sockets()) socket.disconnect(close);
+    for (const socket of this.localSocketsSync()) socket.disconnect(close);
     this.publishOperation({ kind: "disconnect", close });
   }
 
   /**
-   * The selected sockets. In a sharded room, a Promise (as in socket.io) of this
-   * shard's sockets and the other shards' as RemoteSocket (emit, join, leave,
-   * disconnect act on the live socket wherever it is); always `await` it.
+   * The selected sockets, always as a Promise (as in socket.io): in a room of
+   * one object it resolves at once with its sockets; in a sharded room, with
+   * this shard's sockets and the other shards' as RemoteSocket (emit, join,
+   * leave, disconnect act on the live socket wherever it is).
    */
-  fetchSockets(): Socket<any, EmitEvents, SocketData>[] | Promise<(Socket<any, EmitEvents, SocketData> | RemoteSocket<SocketData>)[]> {
-    const local = this.sockets();
+  fetchSockets(): Promise<(Socket<any, EmitEvents, SocketData> | RemoteSocket<SocketData>)[]> {
+    const local = this.localSocketsSync();
     const shard = this.flags.local === true ? null : this.nsp.shard;
-    if (shard === null || !shard.fanOut) return local;
+    if (shard === null || !shard.fanOut) return Promise.resolve(local);
     const selector = { namespace: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] };
     return shard.fetchRemoteSockets(selector).then((remote) => [
       ...local,

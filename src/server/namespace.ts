@@ -160,7 +160,7 @@ export class Namespace<
     return this.#members as Map<string, Socket<ListenEvents, EmitEvents, SocketData>>;
   }
 
-  /** The sockets of the namespace; in a sharded room, a promise of every shard's (as socket.io's). */
+  /** The sockets of the namespace, as a Promise (as socket.io's); in a sharded room, every shard's. */
   fetchSockets(): ReturnType<BroadcastOperator<EmitEvents, SocketData>["fetchSockets"]> {
     return this.operator().fetchSockets();
   }

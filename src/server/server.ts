@@ -211,7 +211,7 @@ export class Server<
     return this.sockets.emit(event, ...args);
   }
 
-  /** The main namespace's sockets; in a sharded room, a promise of every shard's (always `await` it). */
+  /** The main namespace's sockets, as a Promise (as socket.io's); in a sharded room, every shard's. */
   fetchSockets(): ReturnType<Namespace<ListenEvents, EmitEvents, SocketData>["fetchSockets"]> {
     return this.sockets.fetchSockets();
   }

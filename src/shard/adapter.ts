@@ -165,6 +165,18 @@ export class ShardAdapter {
     });
   }
 
+  /**
+   * True when a broadcast to `rooms` would go to no other shard, known without
+   * waiting: nothing is queued and the cache says no other shard holds a
+   * recipient (a room on one shard). The caller then builds no item at all.
+   */
+  reachesNoOtherShard(nsp: string, rooms: Iterable<string>): boolean {
+    if (this.identity === null) return true;
+    if (this.queue.length > 0 || this.resolving) return false;
+    const destinations = this.cachedDestinations(nsp, rooms);
+    return destinations !== null && destinations.length === 0;
+  }
+
   /** Pushes an item into the channels of its destinations; resolves with the sockets they reached (a failure is logged). */
   private send(item: ShardItem, destinations: readonly number[]): Promise<number> {
     if (destinations.length === 0) return NONE;
@@ -178,14 +190,11 @@ export class ShardAdapter {
   }
 
   /** The other shards of a broadcast from the cache alone, or null when a key must be read from the directory. */
-  private cachedDestinations(nsp: string, rooms: readonly string[]): number[] | null {
+  private cachedDestinations(nsp: string, rooms: Iterable<string>): number[] | null {
     const self = this.identity!.index;
-    if (rooms.length === 0) {
-      const shards = this.cache.get(namespaceKey(nsp));
-      return shards === undefined ? null : shards.filter((s) => s !== self);
-    }
-    const found = new Set<number>();
+    let found: Set<number> | null = null;
     for (const room of rooms) {
+      found ??= new Set<number>();
       const direct = shardOfRoom(room);
       if (direct !== null) {
         found.add(direct);
@@ -194,6 +203,11 @@ export class ShardAdapter {
       const shards = this.cache.get(membershipKey(nsp, room));
       if (shards === undefined) return null;
       for (const s of shards) found.add(s);
+    }
+    if (found === null) {
+      // No room named: the whole namespace.
+      const shards = this.cache.get(namespaceKey(nsp));
+      return shards === undefined ? null : shards.filter((s) => s !== self);
     }
     found.delete(self);
     return [...found];
@@ -302,6 +316,8 @@ export class ShardAdapter {
         return (this.placement ??= new PlacementStore(this.host.kv)).report(call.shard, call.connections);
       case "active":
         return (this.placement ??= new PlacementStore(this.host.kv)).active();
+      case "placed":
+        return (this.placement ??= new PlacementStore(this.host.kv)).placed();
       case "dirLookup":
         return (this.directory ??= new DirectoryStore(this.host.kv)).lookup(call.key, call.reader);
       case "dirUpdate": {

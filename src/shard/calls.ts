@@ -22,7 +22,7 @@ export type ShardCall =
   // placement object `R#placement`
   | { op: "assign"; room: string; max: number }
   | { op: "report"; room: string; shard: number; connections: number }
-  | { op: "active"; room: string }
+  | { op: "active" | "placed"; room: string }
   // directory partitions `R#dirN`
   | { op: "dirLookup"; room: string; key: string; reader: number }
   | { op: "dirUpdate"; room: string; key: string; shard: number; present: boolean }
@@ -41,6 +41,7 @@ export interface ShardCallResults {
   assign: number;
   report: void;
   active: number[];
+  placed: number[];
   dirLookup: number[];
   dirUpdate: void;
   invalidate: void;

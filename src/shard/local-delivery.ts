@@ -17,7 +17,7 @@ export function applyLocally(io: Server, item: ShardItem): number {
     if (item.volatile) target = target.volatile;
     return target.emit(item.event, ...item.args);
   }
-  const sockets = target.sockets();
+  const sockets = target.localSocketsSync();
   for (const socket of sockets) {
     if (item.kind === "join") void socket.join(item.targets);
     else if (item.kind === "leave") for (const r of item.targets) socket.leave(r);

@@ -10,6 +10,7 @@ import type { Env } from "../config";
 import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescription, SocketSelector } from "../rest/commands";
 import { roomStub } from "../rest/rooms";
 import { callObject } from "./calls";
+import { sumStats } from "./stats-sum";
 import { readShardConfig } from "./config";
 import { directoryName, directoryPartition, placementName, resolveShards, shardName } from "./names";
 
@@ -74,20 +75,19 @@ export class ShardedRoomApi implements RoomApi {
     return sumInfo(infos);
   }
 
+  /** Every shard the room ever placed a connection on: counters, presence and transports summed; then each shard's. */
   async restStats(): Promise<RoomStatsReport> {
     const { room } = this;
-    const active = await this.active();
-    const reports = await Promise.all(
-      (active.length > 0 ? active : [0]).map((shard) => callObject(this.rooms, shardName(room, shard), { op: "stats", room, shard })),
-    );
+    const placed = await callObject(this.rooms, placementName(room), { op: "placed", room });
+    const indexes = placed.length > 0 ? placed : [0];
+    const reports = await Promise.all(indexes.map((shard) => callObject(this.rooms, shardName(room, shard), { op: "stats", room, shard })));
     const transports = { websocket: 0, polling: 0 };
     for (const r of reports) {
       transports.websocket += r.transports.websocket;
       transports.polling += r.transports.polling;
     }
-    // Counters are the first active shard's; presence and transports are the whole room's; then each shard's.
-    const shards = reports.map((r, i) => ({ shard: active[i] ?? 0, connections: r.connections, sockets: r.sockets, itemsReceived: (r as { itemsReceived?: number }).itemsReceived ?? 0 }));
-    return { ...reports[0], ...sumInfo(reports), transports, shards } as RoomStatsReport;
+    const shards = reports.map((r, i) => ({ shard: indexes[i], connections: r.connections, sockets: r.sockets, itemsReceived: (r as { itemsReceived?: number }).itemsReceived ?? 0 }));
+    return { ...sumStats(reports), ...sumInfo(reports), transports, shards } as RoomStatsReport;
   }
 
   async restFetchSockets(selector: SocketSelector): Promise<SocketDescription[]> {

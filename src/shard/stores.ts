@@ -34,6 +34,11 @@ export class PlacementStore {
     this.kv.put(COUNTS, counts);
   }
 
+  /** Every shard a connection was ever placed on (those that hold none now keep their counters). */
+  placed(): number[] {
+    return this.counts().map((_, i) => i);
+  }
+
   /** Shards that hold connections now. */
   active(): number[] {
     return this.counts().flatMap((n, i) => (n > 0 ? [i] : []));

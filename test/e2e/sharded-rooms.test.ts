@@ -83,6 +83,16 @@ describe("a sharded room with server code (30 clients, 6 shards, every transport
     expect(new Set(sockets.map((s) => s.io.engine.transport.name))).toEqual(new Set(["websocket", "polling"]));
   });
 
+  it("REST stats sum every shard's counters, per minute too, and list each shard", async () => {
+    const { body } = await call(server, "GET", `/rooms/${room}/stats`);
+    expect(body.shards.map((s: { shard: number; connections: number }) => [s.shard, s.connections])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, 5]));
+    expect(body.connections).toBe(30);
+    expect(body.sinceStart.socketsConnected).toBe(30); // 5 per shard: the first shard alone counted 5
+    expect(body.sinceStart.connectionsOpened).toBe(30);
+    expect(body.perMinute.counts.socketsConnected.reduce((a: number, b: number) => a + b, 0)).toBe(30);
+    expect(body.perMinute.counts.socketsConnected).toHaveLength(60);
+  });
+
   it("io.emit from server code reaches every socket of every shard exactly once", async () => {
     const seen = sockets.map((s) => collect(s, "all"));
     sockets[3].emit("io-emit", "all", "hello");
@@ -268,7 +278,9 @@ describe("a sharded room with the relay", () => {
     await until(() => seen.slice(1).every((s) => s.length === 1));
     const after = await itemsReceived(relay, room);
     expect(after.get(1) ?? 0).toBe(before.get(1) ?? 0);
-    expect((await call(relay, "GET", `/rooms/${room}/stats`)).body.shards.map((s: { shard: number }) => s.shard)).toEqual([0]);
+    // Both shards are listed (shard 1 keeps its counters), only shard 0 has connections.
+    const shards = (await call(relay, "GET", `/rooms/${room}/stats`)).body.shards as { shard: number; connections: number }[];
+    expect(shards.map((s) => [s.shard, s.connections])).toEqual([[0, 5], [1, 0]]);
     closeAll();
   });
 

@@ -102,6 +102,11 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
         const sockets = await (room === null ? io : io.in(room)).fetchSockets();
         ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data })).sort((a, b) => (a.id < b.id ? -1 : 1)));
       })
+      .event("fetch-kind", (socket, ack: Ack) => {
+        // fetchSockets() is a Promise in every room, as in socket.io (resolved at once in a room of one object).
+        const result: unknown = io.in(socket.id).fetchSockets();
+        void (result as Promise<{ id: string }[]>).then((sockets) => ack({ promise: result instanceof Promise, ids: sockets.map((s) => s.id) }));
+      })
       .event("fetch-and-emit", async (_socket, room: string, event: string, ack: Ack) => {
         const sockets = await io.in(room).fetchSockets();
         for (const s of sockets) s.emit(event, s.id);

@@ -83,6 +83,15 @@ describe("acknowledgements", () => {
   });
 });
 
+describe("fetchSockets", () => {
+  it("returns a Promise in a room of one object too, resolved with its sockets", async () => {
+    const { socket, id } = await connectSocketIO(testRoom("fetch-kind-1"));
+    await socket.next(); // welcome
+    socket.send('421["fetch-kind"]');
+    expect(JSON.parse(((await socket.next()) as string).slice(3))).toEqual([{ promise: true, ids: [id] }]);
+  });
+});
+
 describe("cross-room emits", () => {
   it("reach the sockets of another room object", async () => {
     const target = await Promise.all([connectSocketIO(relayRoom("cross-target")), connectSocketIO(relayRoom("cross-target"))]);

@@ -13,6 +13,8 @@ import {
   shardOfSocketId,
   shardSocketId,
 } from "../../src/shard/names";
+import { sumStats } from "../../src/shard/stats-sum";
+import type { StatsReport } from "../../src/room/room-stats";
 import { chooseShard } from "../../src/shard/placement";
 import { newSocketId } from "../../src/room/ids";
 import { connectSocketIO } from "./support/clients";
@@ -85,6 +87,27 @@ describe("ids and directory keys", () => {
     const id = shardSocketId(newSocketId(), 4);
     expect([...(await resolveShards("/", ["blue", id, "nobody"], lookup))].sort()).toEqual([1, 3, 4]);
     expect(looked).toEqual([namespaceKey("/"), membershipKey("/", "blue"), membershipKey("/", "nobody")]);
+  });
+});
+
+describe("stats of a sharded room", () => {
+  const report = (start: number, startedAt: number, awakeSince: number, socketsConnected: number, perMinute: number[], parseErrors: number): StatsReport =>
+    ({
+      startedAt,
+      awakeSince,
+      sinceStart: { socketsConnected, messagesIn: 1, errors: { parse_error: parseErrors } },
+      perMinute: { start, minutes: 3, counts: { socketsConnected: perMinute, messagesIn: [0, 0, 1], errors: { parse_error: [0, 0, parseErrors] } } },
+    }) as unknown as StatsReport;
+
+  it("sums counters and per-minute series, aligned on the latest minute", () => {
+    const sum = sumStats([report(120_000, 5, 50, 3, [1, 1, 1], 0), report(60_000, 2, 40, 4, [2, 1, 1], 2)]);
+    expect(sum.startedAt).toBe(2);
+    expect(sum.awakeSince).toBe(50);
+    expect(sum.sinceStart).toEqual({ socketsConnected: 7, messagesIn: 2, errors: { parse_error: 2 } });
+    expect(sum.perMinute.start).toBe(120_000);
+    // The second shard's hour began a minute earlier: its first minute drops off, its last is 0 (not yet read there).
+    expect(sum.perMinute.counts.socketsConnected).toEqual([2, 2, 1]);
+    expect(sum.perMinute.counts.errors.parse_error).toEqual([0, 2, 0]);
   });
 });
 
