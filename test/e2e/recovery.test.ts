@@ -260,6 +260,9 @@ describe("connection state recovery", () => {
   });
 });
 
+/** Back only once the runtime is up again (an attempt during the restart fails and is retried). */
+const backAfterRestart = { reconnectionDelay: 3000, reconnectionDelayMax: 3000, randomizationFactor: 0 };
+
 describe("connection state recovery across a restart of the runtime", () => {
   let runtime: WranglerProcess;
   beforeAll(async () => {
@@ -272,12 +275,7 @@ describe("connection state recovery across a restart of the runtime", () => {
   it("gives a client that was away during the restart everything it missed", { timeout: 90_000 }, async () => {
     const room = freshRoom();
     const sender = await connect(runtime.url, room, "websocket only");
-    // Back only once the runtime is up again (an attempt during the restart fails and is retried).
-    const receiver = await connect(runtime.url, room, "polling → websocket", {
-      reconnectionDelay: 3000,
-      reconnectionDelayMax: 3000,
-      randomizationFactor: 0,
-    });
+    const receiver = await connect(runtime.url, room, "polling → websocket", backAfterRestart);
     const id = receiver.id;
     const got = messages(receiver);
     sender.emit("msg", "before");
@@ -299,11 +297,7 @@ describe("connection state recovery across a restart of the runtime", () => {
   it("recovers a polling-only client that was connected when the runtime restarted", { timeout: 90_000 }, async () => {
     const room = freshRoom();
     const sender = await connect(runtime.url, room, "websocket only");
-    const receiver = await connect(runtime.url, room, "polling only", {
-      reconnectionDelay: 3000,
-      reconnectionDelayMax: 3000,
-      randomizationFactor: 0,
-    });
+    const receiver = await connect(runtime.url, room, "polling only", backAfterRestart);
     const id = receiver.id;
     const got = messages(receiver);
     await sender.emitWithAck("msg", "before");
