@@ -40,8 +40,9 @@ export class SoakClient {
     this.socket.on("connect", () => {
       const at = Date.now();
       const recovered = this.socket.recovered;
+      let kind = null;
       if (this.recipient.connects > 0) {
-        const kind = this.reconnectKind(at, recovered, windowMs);
+        kind = this.reconnectKind(at, recovered, windowMs);
         let surprise = null;
         if (kind.includes("within the window: new session")) {
           surprise = { kind, client: id, mode, reason: this.lastReason, droppedAt: this.dropped.at, backAfterMs: at - this.dropped.at, lastFaultMsBeforeDrop: lastFaultBefore(ledger, room, this.dropped.at, at) };
@@ -50,7 +51,7 @@ export class SoakClient {
         }
         outcomes.count(kind, surprise);
       }
-      this.recipient.connected(at, recovered, ledger, this.socket._lastOffset ?? null);
+      this.recipient.connected(at, recovered, ledger, this.socket._lastOffset ?? null, kind);
       this.dropped = null;
       this.restoreReconnection();
     });

@@ -103,6 +103,8 @@ export class Ledger {
   /** Figures for the whole run, and per recipient. */
   summary(endAt) {
     const totals = { sent: 0, confirmed: 0, expected: 0, delivered: 0, lost: 0, lostInRecoveredGaps: 0, lostInFlight: 0, lostOtherwise: 0, duplicated: 0, reordered: 0, unknown: 0 };
+    /** Messages lost in flight, by what ended the span they were owed in (the reconnect's kind, or "leave"). */
+    const lostInFlightBy = {};
     for (const publisher of this.publishers.values()) {
       totals.sent += publisher.sent.length - 1;
       totals.confirmed += publisher.confirmed.filter((at, s) => s > 0 && at !== null).length;
@@ -131,6 +133,10 @@ export class Ledger {
           if (span.ended && (span.end - confirmedAt <= IN_FLIGHT_MS || cutReplay)) kind = "in flight";
           else if (gap !== undefined) kind = "in a recovered gap";
           figures[{ otherwise: "lostOtherwise", "in a recovered gap": "lostInRecoveredGaps", "in flight": "lostInFlight" }[kind]]++;
+          if (kind === "in flight") {
+            const cause = `${span.cause ?? "not back by the end of the run"}${recipient.mode ? ` (${recipient.mode})` : ""}`;
+            lostInFlightBy[cause] = (lostInFlightBy[cause] ?? 0) + 1;
+          }
           if (lostExamples.length < 20 || (kind !== "in flight" && lostExamples.length < 40)) {
             const near = recipient.log.filter(([, at]) => Math.abs(at - confirmedAt) < 5000);
             lostExamples.push({ kind, near, recipient: recipient.id, mode: recipient.mode, p: publisherId, s, sentAt, confirmedAt, gap, faultsInGap: gap ? this.faultsWithin(recipient.room, gap.from - FAULT_NOTICE_MS, gap.to) : [], spanEndsAtFaultMsLater: span.atFault ? span.end - confirmedAt : null });
@@ -141,7 +147,7 @@ export class Ledger {
       perRecipient.push(figures);
     }
     lostExamples.sort((a, b) => (a.kind === "in flight") - (b.kind === "in flight"));
-    return { totals, perRecipient, lostExamples: lostExamples.slice(0, 20) };
+    return { totals, lostInFlightBy, perRecipient, lostExamples: lostExamples.slice(0, 20) };
   }
 }
 
@@ -173,7 +179,8 @@ export class Recipient {
     this.room = room;
   }
 
-  connected(at, recovered, ledger, offset = null) {
+  /** `cause`: what the client made of this reconnect (clients.mjs, reconnectKind), for the span it ends. */
+  connected(at, recovered, ledger, offset = null, cause = null) {
     this.connects++;
     this.log.push(["connect", at, recovered, offset]);
     if (recovered && this.openSince !== null) {
@@ -182,7 +189,7 @@ export class Recipient {
     } else {
       if (recovered) this.recoveries++; // recovered with no open span: nothing is owed from before
       else this.newSessions++;
-      this.closeSpan(ledger);
+      this.closeSpan(ledger, true, cause);
       this.openSince = at;
     }
     this.lastConnect = at;
@@ -198,14 +205,14 @@ export class Recipient {
   /** A deliberate leave: nothing is owed from now until the next connect. */
   left(at, ledger) {
     this.lostAt ??= at;
-    this.closeSpan(ledger, false);
+    this.closeSpan(ledger, false, "leave");
   }
 
-  closeSpan(ledger, cutAtFault = true) {
+  closeSpan(ledger, cutAtFault = true, cause = null) {
     if (this.openSince === null) return;
     const lostAt = this.lostAt ?? Date.now();
     const fault = cutAtFault ? ledger.faultBetween(this.room, this.lastConnect, lostAt) : null;
-    this.spans.push({ start: this.openSince, end: fault ?? lostAt, atFault: fault !== null, ended: true });
+    this.spans.push({ start: this.openSince, end: fault ?? lostAt, atFault: fault !== null, ended: true, cause });
     this.lastConnect = null;
     this.openSince = null;
   }

@@ -22,6 +22,7 @@ export function printReport(report) {
   line("lost", totals.lost);
   line("  in recovered gaps", totals.lostInRecoveredGaps);
   line("  in flight at a loss not recovered", totals.lostInFlight);
+  for (const [cause, n] of Object.entries(report.summary.lostInFlightBy ?? {}).sort()) line(`    ${cause}`, n);
   line("  otherwise", totals.lostOtherwise);
   line("duplicated", totals.duplicated);
   line("reordered", totals.reordered);

@@ -107,13 +107,24 @@ try {
       const room = pick(rooms);
       ledger.fault(room, Date.now());
       try {
-        if (await runtime.evict(room)) injected.evictions++;
+        if (await runtime.evict(objectToEvict(room))) injected.evictions++;
         else injected.evictionsOfIdleObjects++;
       } catch (error) {
         injected.evictionsFailed++;
         if (injected.evictionErrors.length < 5) injected.evictionErrors.push(String(error).slice(0, 300));
       }
     });
+  }
+  /**
+   * A room's object, or in a sharded room a shard that serves one of its connected clients: a socket id
+   * of a sharded room ends with `.` and its shard's index in base 36 (src/shard/names.ts).
+   */
+  function objectToEvict(room) {
+    if (!options.sharded) return room;
+    const ids = clients.filter((c) => c.room === room && c.connected).map((c) => c.socket.id);
+    const id = ids.length > 0 ? pick(ids) : null;
+    const dot = id?.lastIndexOf(".") ?? -1;
+    return dot > 0 ? `${room}#${parseInt(id.slice(dot + 1), 36)}` : `${room}#0`;
   }
   // Restarts, evenly spaced.
   for (let i = 1; i <= restarts; i++) {

@@ -76,17 +76,17 @@ export class SoakRuntime {
   }
 
   /**
-   * Evicts a room's object: its memory is gone (polling sessions with it), its
+   * Evicts a room object by its name (a room's, or a shard's: `room#3`): its memory is gone (polling sessions with it), its
    * hibernatable WebSockets stay open, and the next event builds it again from
    * storage and the sockets' attachments. False when the object was not running.
    */
-  async evict(room) {
-    const response = await fetch(`${this.url}/_soak/evict?room=${encodeURIComponent(room)}`, {
+  async evict(object) {
+    const response = await fetch(`${this.url}/_soak/evict?object=${encodeURIComponent(object)}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${this.controlKey}` },
       signal: AbortSignal.timeout(15_000),
     });
-    if (!response.ok) throw new Error(`eviction of ${room}: ${response.status} ${await response.text()}`);
+    if (!response.ok) throw new Error(`eviction of ${object}: ${response.status} ${await response.text()}`);
     return (await response.json()).evicted;
   }
 

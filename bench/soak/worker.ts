@@ -1,6 +1,7 @@
 /**
  * The shipped Worker plus one route for the soak run (bench/soak/run.mjs) and
- * nothing else: `POST /_soak/evict?room=<name>` evicts that room's object the
+ * nothing else: `POST /_soak/evict?object=<name>` evicts the room object of
+ * that name (a room's own name, or a shard's, `room#3`: src/shard/names.ts) the
  * way the runtime does when it hibernates it (memory gone, hibernatable
  * WebSockets kept), through workerd's `workerd:unsafe` module, which only
  * exists in the local runtime (compatibility flag `unsafe_module`, set in
@@ -35,11 +36,11 @@ export default {
     if (request.method !== "POST" || request.headers.get("Authorization") !== `Bearer ${key}`) {
       return new Response("Unauthorized", { status: 401 });
     }
-    const room = url.searchParams.get("room");
-    if (!room) return new Response("room missing", { status: 400 });
+    const name = url.searchParams.get("object");
+    if (!name) return new Response("object missing", { status: 400 });
     try {
       const { default: workerdUnsafe } = await unsafeModule();
-      await workerdUnsafe.evict(env.ROOMS.get(env.ROOMS.idFromName(room)), { webSockets: "hibernate" });
+      await workerdUnsafe.evict(env.ROOMS.get(env.ROOMS.idFromName(name)), { webSockets: "hibernate" });
       return Response.json({ evicted: true });
     } catch (error) {
       // An object that is not running has nothing to evict.

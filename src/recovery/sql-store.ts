@@ -25,8 +25,17 @@ CREATE TABLE IF NOT EXISTS recovery_sessions (
   nsp TEXT NOT NULL,
   rooms TEXT NOT NULL,
   data TEXT,
-  disconnected_at INTEGER NOT NULL
+  disconnected_at INTEGER,
+  websocket INTEGER NOT NULL DEFAULT 0
 );`;
+
+/** Tables of earlier versions kept only disconnected sockets (disconnected_at NOT NULL, no websocket column). */
+const MIGRATE_SESSIONS = `
+ALTER TABLE recovery_sessions RENAME TO recovery_sessions_old;
+${SCHEMA.slice(SCHEMA.indexOf("CREATE TABLE IF NOT EXISTS recovery_sessions"))}
+INSERT INTO recovery_sessions (pid, sid, nsp, rooms, data, disconnected_at)
+  SELECT pid, sid, nsp, rooms, data, disconnected_at FROM recovery_sessions_old;
+DROP TABLE recovery_sessions_old;`;
 
 interface PacketRow extends Record<string, SqlStorageValue> {
   seq: number;
@@ -42,14 +51,17 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   nsp: string;
   rooms: string;
   data: string | null;
-  disconnected_at: number;
+  /** Null while the socket is connected (a live row, see saveLive). */
+  disconnected_at: number | null;
 }
 
 /**
  * Connection state recovery in the room object's SQLite storage: it survives
  * eviction and a restart of the runtime. A logged packet is one row (its
  * encoded bytes, its namespace and selection), written once per broadcast; a
- * disconnected socket is one row until it comes back or its window passes.
+ * socket is one row from its CONNECT: live while it is connected (rooms and
+ * data kept current), disconnected from when it left (or from when a new
+ * instance found it gone, see reconcile) until it comes back or its window passes.
  */
 export class SqlRecoveryStore implements RecoveryStore {
   #lastSequence: number | undefined;
@@ -62,7 +74,8 @@ export class SqlRecoveryStore implements RecoveryStore {
     private readonly now: () => number = Date.now,
     private readonly caps = { packets: MAX_LOGGED_PACKETS, bytes: MAX_LOGGED_BYTES },
   ) {
-    sql.exec(SCHEMA);
+    const existing = sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'recovery_sessions'").toArray()[0];
+    sql.exec(existing !== undefined && !existing.sql.includes("websocket") ? MIGRATE_SESSIONS : SCHEMA);
   }
 
   log(nsp: string, rooms: ReadonlySet<string>, except: ReadonlySet<string>, encode: (offset: string) => EncodedParts): EncodedMessage {
@@ -88,28 +101,57 @@ export class SqlRecoveryStore implements RecoveryStore {
   }
 
   saveSession(session: SavedSession): void {
+    this.writeSession(session, this.now(), false);
+  }
+
+  saveLive(session: SavedSession, webSocket: boolean): void {
+    this.writeSession(session, null, webSocket);
+  }
+
+  updateLive(pid: string, rooms: readonly string[], data: unknown): void {
     this.sql.exec(
-      "INSERT OR REPLACE INTO recovery_sessions (pid, sid, nsp, rooms, data, disconnected_at) VALUES (?, ?, ?, ?, ?, ?)",
-      session.pid,
-      session.sid,
-      session.nsp,
-      JSON.stringify(session.rooms),
-      session.data === undefined ? null : JSON.stringify(session.data),
+      "UPDATE recovery_sessions SET rooms = ?, data = ? WHERE pid = ? AND disconnected_at IS NULL",
+      JSON.stringify(rooms),
+      jsonOrNull(data),
+      pid,
+    );
+  }
+
+  liveOverWebSocket(pid: string): void {
+    this.sql.exec("UPDATE recovery_sessions SET websocket = 1 WHERE pid = ? AND disconnected_at IS NULL", pid);
+  }
+
+  dropSession(pid: string): void {
+    this.sql.exec("DELETE FROM recovery_sessions WHERE pid = ?", pid);
+  }
+
+  reconcile(webSocketsSurvived: boolean): void {
+    // A runtime that restarted kept no WebSocket: every live row's socket is gone. After an eviction the
+    // hibernated WebSockets are still open, and their sockets with them: only polling ones are gone.
+    this.sql.exec(
+      webSocketsSurvived
+        ? "UPDATE recovery_sessions SET disconnected_at = ? WHERE disconnected_at IS NULL AND websocket = 0"
+        : "UPDATE recovery_sessions SET disconnected_at = ? WHERE disconnected_at IS NULL",
       this.now(),
     );
   }
 
   restoreSession(pid: string, offset: string, nsp: string): RestoredSession | null {
     const row = this.sql.exec<SessionRow>("SELECT * FROM recovery_sessions WHERE pid = ?", pid).toArray()[0];
-    if (row === undefined || row.nsp !== nsp) return null;
-    // Taken whatever follows: a session is restored at most once.
-    this.sql.exec("DELETE FROM recovery_sessions WHERE pid = ?", pid);
-    if (row.disconnected_at + this.settings.maxDisconnectionDuration < this.now()) return null;
+    // A live row is a socket still connected (or being restored by another CONNECT): not to be taken twice.
+    if (row === undefined || row.nsp !== nsp || row.disconnected_at === null) return null;
+    const disconnectedAt = row.disconnected_at;
     const sequence = parseOffset(offset);
-    if (sequence === null) return null;
+    const expired = disconnectedAt + this.settings.maxDisconnectionDuration < this.now();
     // The offset must still be in the log, or packets between it and the oldest one kept are gone.
-    const known = this.sql.exec("SELECT 1 FROM recovery_packets WHERE seq = ?", sequence).toArray().length > 0;
-    if (!known) return null;
+    const known = !expired && sequence !== null && this.sql.exec("SELECT 1 FROM recovery_packets WHERE seq = ?", sequence).toArray().length > 0;
+    if (!known) {
+      this.dropSession(pid);
+      return null;
+    }
+    // Taken: live again from now (a runtime that stops before the socket is back leaves it live, and the
+    // next instance's reconcile makes it restorable again: the replay is not lost with the runtime).
+    this.sql.exec("UPDATE recovery_sessions SET disconnected_at = NULL WHERE pid = ?", pid);
     const rooms = JSON.parse(row.rooms) as string[];
     return {
       pid: row.pid,
@@ -117,8 +159,25 @@ export class SqlRecoveryStore implements RecoveryStore {
       nsp: row.nsp,
       rooms,
       data: row.data === null ? undefined : JSON.parse(row.data),
-      missedPackets: () => this.packetsAfter(sequence, nsp, rooms),
+      missedPackets: () => this.packetsAfter(sequence!, nsp, rooms),
+      release: (keep) =>
+        keep
+          ? this.sql.exec("UPDATE recovery_sessions SET disconnected_at = ? WHERE pid = ? AND disconnected_at IS NULL", disconnectedAt, pid)
+          : this.dropSession(pid),
     };
+  }
+
+  private writeSession(session: SavedSession, disconnectedAt: number | null, webSocket: boolean): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO recovery_sessions (pid, sid, nsp, rooms, data, disconnected_at, websocket) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      session.pid,
+      session.sid,
+      session.nsp,
+      JSON.stringify(session.rooms),
+      jsonOrNull(session.data),
+      disconnectedAt,
+      webSocket ? 1 : 0,
+    );
   }
 
   private packetsAfter(sequence: number, nsp: string, sessionRooms: readonly string[]): EncodedMessage[] {
@@ -138,7 +197,8 @@ export class SqlRecoveryStore implements RecoveryStore {
 
   /**
    * Drops what has outlived the window, and the oldest packets past the caps;
-   * with no socket connected and no session kept, nobody can need any packet.
+   * with no socket connected and no session kept, nobody can need any packet
+   * (live rows never expire: they are sockets still connected).
    * Returns when the oldest kept session expires (null: none kept), which is
    * when a room without sockets needs its next prune.
    */
@@ -177,4 +237,8 @@ export class SqlRecoveryStore implements RecoveryStore {
     }
     this.sql.exec("DELETE FROM recovery_packets WHERE seq < ?", firstKept ?? Number.MAX_SAFE_INTEGER);
   }
+}
+
+function jsonOrNull(data: unknown): string | null {
+  return data === undefined ? null : JSON.stringify(data);
 }

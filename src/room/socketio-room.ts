@@ -225,6 +225,9 @@ export abstract class SocketIORoom<
     const settings = { ...this.settings, strictListeners: this.options.strictListeners };
     const recovery = this.options.connectionStateRecovery;
     this.#recovery = recovery === null ? null : new SqlRecoveryStore(ctx.storage.sql, recovery);
+    // A new instance: sockets of the last one that no WebSocket carried over (polling ones, or all after
+    // a restart) are gone without a disconnect; their clients' reconnects recover them.
+    this.#recovery?.reconcile(ctx.getWebSockets().length > 0);
     this.io = new Server<ListenEvents, EmitEvents, SocketData>(
       settings,
       (room) => remoteRoom(this.env, room),
@@ -329,6 +332,14 @@ export abstract class SocketIORoom<
   }
 
   /** Indexes the sockets of a WebSocket of an earlier instance, so that broadcasts reach them without a rebuild. */
+  /** A polling connection's sockets now survive an eviction with its WebSocket. */
+  protected override onEngineUpgrade(session: EngineSession<ConnectionState>): void {
+    if (this.#recovery === null) return;
+    for (const socket of this.#connections.get(session.sid)?.sockets.values() ?? []) {
+      if (socket.pid !== undefined) this.#recovery.liveOverWebSocket(socket.pid);
+    }
+  }
+
   protected override onEngineDormant(ws: WebSocket, attachment: SessionAttachment<ConnectionState>): void {
     const { room, sockets } = attachment.state;
     this.roomName ||= room;
@@ -496,10 +507,12 @@ export abstract class SocketIORoom<
       nsp.connecting--;
     }
     if (connection.session.closed) {
+      restored?.release(true);
       this.io.releaseIfUnused(name);
       return;
     }
     if (refusal) {
+      restored?.release(false);
       this.io.releaseIfUnused(name);
       const data = refusal instanceof ConnectError ? refusal.data : (refusal as { data?: unknown }).data;
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, refusal.message, data))));
@@ -512,6 +525,7 @@ export abstract class SocketIORoom<
     } catch (error) {
       // Too much state (auth payload, namespaces) to survive hibernation: refuse this namespace only.
       delete connection.state.sockets[name];
+      restored?.release(false);
       this.io.releaseIfUnused(name);
       connection.send(new EncodedMessage(encode(connectErrorPacket(name, (error as Error).message))));
       this.connectRefused(connection, name, (error as Error).message);
@@ -519,6 +533,8 @@ export abstract class SocketIORoom<
     }
     connection.sockets.set(name, socket);
     nsp.addSocket(socket);
+    // Kept from now on, so that the socket can be recovered even if this instance goes without a disconnect.
+    if (record.pid !== undefined) this.#recovery?.saveLive(nsp.savedSession(socket), connection.session.transport === "websocket");
     socket.send(connectPacket(name, socket.id, record.pid));
     // What the client missed, in order, before anything new (each packet still carries its offset). Read
     // now, not when the session was taken: packets logged while middlewares ran are in it too.

@@ -1,6 +1,6 @@
 import { BroadcastOperator } from "./broadcast";
 import { NamespaceHandlers, runConnectMiddlewares } from "./handlers";
-import { RECOVERABLE_REASONS, type RecoveryStore } from "./recovery";
+import { RECOVERABLE_REASONS, type RecoveryStore, type SavedSession } from "./recovery";
 import type { Socket } from "./socket";
 import type { ShardAdapter } from "../shard/adapter";
 import type { DefaultEventsMap, EventNames, EventsMap } from "./typed-events";
@@ -244,8 +244,9 @@ export class Namespace<
   removeSocket(socket: Socket<ListenEvents, EmitEvents, SocketData>, reason: DisconnectReason): void {
     if (this.#members.get(socket.id) !== socket) return;
     this.#members.delete(socket.id);
-    if (this.recovery !== null && socket.pid !== undefined && RECOVERABLE_REASONS.has(reason)) {
-      this.recovery.saveSession({ pid: socket.pid, sid: socket.id, nsp: this.name, rooms: [socket.id, ...socket.joinedRooms], data: socket.data });
+    if (this.recovery !== null && socket.pid !== undefined) {
+      if (RECOVERABLE_REASONS.has(reason)) this.recovery.saveSession(this.savedSession(socket));
+      else this.recovery.dropSession(socket.pid);
     }
     for (const room of socket.joinedRooms) this.adapter.remove(room, socket);
     socket.markDisconnected();
@@ -258,6 +259,17 @@ export class Namespace<
     socket.fireLocal("disconnect", [reason]);
     for (const handlers of this.chain()) handlers.fireDisconnect(socket, reason);
     if (this.#members.size === 0) this.emptied();
+  }
+
+  /** A socket's state as connection state recovery keeps it. */
+  savedSession(socket: Socket<ListenEvents, EmitEvents, SocketData>): SavedSession {
+    return { pid: socket.pid!, sid: socket.id, nsp: this.name, rooms: [socket.id, ...socket.joinedRooms], data: socket.data };
+  }
+
+  /** A connected socket's rooms or data changed: its live recovery row follows (recovery on only). */
+  socketStateChanged(socket: Socket<ListenEvents, EmitEvents, SocketData>): void {
+    if (this.recovery === null || socket.pid === undefined || !socket.connected) return;
+    this.recovery.updateLive(socket.pid, [socket.id, ...socket.joinedRooms], socket.data);
   }
 
   /** Connect middlewares of the patterns that match, then of this namespace; resolves with a refusal. */

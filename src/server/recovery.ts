@@ -39,12 +39,21 @@ export interface RestoredSession extends SavedSession {
    * synchronous step that makes the socket live, so nothing falls in between.
    */
   missedPackets(): EncodedMessage[];
+  /**
+   * The CONNECT that took the session did not make it live: with `keep`
+   * (its connection went meanwhile) it can be restored again, as it was;
+   * without (refused) it is gone.
+   */
+  release(keep: boolean): void;
 }
 
 /**
  * Where a recoverable namespace logs the packets it sends and keeps the state
- * of disconnected sockets (socket.io's session-aware adapter). One write per
- * packet, whatever the number of recipients.
+ * of its sockets (socket.io's session-aware adapter). One write per packet,
+ * whatever the number of recipients. A socket's state is kept from its
+ * CONNECT on ("live"), so that a socket whose room object or runtime went
+ * without seeing it disconnect can be recovered too; one write per CONNECT,
+ * room change, change of `data` and disconnect.
  */
 export interface RecoveryStore {
   readonly settings: ConnectionStateRecovery;
@@ -53,7 +62,22 @@ export interface RecoveryStore {
    * `except`. `encode` builds the packet with the offset as its last argument.
    */
   log(nsp: string, rooms: ReadonlySet<string>, except: ReadonlySet<string>, encode: (offset: string) => EncodedParts): EncodedMessage;
+  /** A socket left for a reason that keeps its state: restorable from now until the window passes. */
   saveSession(session: SavedSession): void;
+  /** A socket connected (or was restored): kept live, i.e. restorable once a later instance finds it gone. */
+  saveLive(session: SavedSession, webSocket: boolean): void;
+  /** A live socket's rooms (its id included) or data changed. */
+  updateLive(pid: string, rooms: readonly string[], data: unknown): void;
+  /** A live socket's connection now runs over a WebSocket (it survives an eviction). */
+  liveOverWebSocket(pid: string): void;
+  /** A socket left for a reason that keeps nothing. */
+  dropSession(pid: string): void;
+  /**
+   * Once per object start, before anything else: live sockets the new instance
+   * cannot have (all of them if no WebSocket survived, else the polling ones)
+   * are disconnected as of now.
+   */
+  reconcile(webSocketsSurvived: boolean): void;
   /** Takes a session back (it can be restored once), or null when it cannot be honoured. */
   restoreSession(pid: string, offset: string, nsp: string): RestoredSession | null;
 }

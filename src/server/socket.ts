@@ -397,11 +397,13 @@ export class Socket<
   private saveRooms(): void {
     this.record.rooms = [...this.rooms].filter((r) => r !== this.id);
     this.connection.persist();
+    this.nsp.socketStateChanged(this);
   }
 
   private saveData(): void {
     this.savedData = jsonOf(this.record.data);
     this.connection.persist();
+    this.nsp.socketStateChanged(this);
   }
 
   private emitWith(flags: BroadcastFlags, event: string, args: unknown[]): void {

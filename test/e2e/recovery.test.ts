@@ -174,6 +174,36 @@ describe("connection state recovery", () => {
     expect(got).toEqual([1, 2, 3]);
   });
 
+  it("recovers a polling-only client whose room object was evicted while it was connected", { timeout: 30_000 }, async () => {
+    const room = freshRoom();
+    const sender = await connect(rooms.url, room, "websocket only");
+    // Slow to come back, so that what is sent after the eviction can only reach it as a replay.
+    const receiver = await connect(rooms.url, room, "polling only", { reconnectionDelay: 1500, reconnectionDelayMax: 1500, randomizationFactor: 0 });
+    const id = receiver.id;
+    // Rooms and data set while connected: the live session row follows them.
+    await receiver.emitWithAck("join", "blue");
+    await receiver.emitWithAck("set-data", { nick: "po" });
+    const news: unknown[] = [];
+    receiver.on("news", (value: unknown) => news.push(value));
+    sender.emit("to", "blue", "news", "before");
+    await waitFor(() => news.length === 1);
+
+    const lost = next(receiver, "disconnect", 20_000);
+    const back = next(receiver, "connect", 25_000);
+    await rooms.evictRoom(room); // the polling session lived only in the object's memory
+    sender.emit("to", "blue", "news", "after the eviction");
+    await lost;
+    sender.emit("to", "blue", "news", "while it is away");
+    await back;
+    expect(receiver.recovered).toBe(true);
+    expect(receiver.id).toBe(id);
+    await waitFor(() => news.length === 3, 5000, () => news);
+    expect(news).toEqual(["before", "after the eviction", "while it is away"]);
+    const me = (await receiver.emitWithAck("whoami")) as { rooms: string[]; data: unknown };
+    expect(me.rooms).toEqual([id, "blue"]);
+    expect(me.data).toEqual({ nick: "po" });
+  });
+
   it("keeps offsets right across several disconnects in a row", async () => {
     const room = freshRoom();
     const sender = await connect(relay.url, room, "polling → websocket");
@@ -230,6 +260,9 @@ describe("connection state recovery", () => {
   });
 });
 
+/** Back only once the runtime is up again (an attempt during the restart fails and is retried). */
+const backAfterRestart = { reconnectionDelay: 3000, reconnectionDelayMax: 3000, randomizationFactor: 0 };
+
 describe("connection state recovery across a restart of the runtime", () => {
   let runtime: WranglerProcess;
   beforeAll(async () => {
@@ -242,12 +275,7 @@ describe("connection state recovery across a restart of the runtime", () => {
   it("gives a client that was away during the restart everything it missed", { timeout: 90_000 }, async () => {
     const room = freshRoom();
     const sender = await connect(runtime.url, room, "websocket only");
-    // Back only once the runtime is up again (an attempt during the restart fails and is retried).
-    const receiver = await connect(runtime.url, room, "polling → websocket", {
-      reconnectionDelay: 3000,
-      reconnectionDelayMax: 3000,
-      randomizationFactor: 0,
-    });
+    const receiver = await connect(runtime.url, room, "polling → websocket", backAfterRestart);
     const id = receiver.id;
     const got = messages(receiver);
     sender.emit("msg", "before");
@@ -264,5 +292,25 @@ describe("connection state recovery across a restart of the runtime", () => {
     expect(receiver.id).toBe(id);
     await waitFor(() => got.length === 3, 5000, () => got);
     expect(got).toEqual(["before", "before the restart", "after the restart"]);
+  });
+
+  it("recovers a polling-only client that was connected when the runtime restarted", { timeout: 90_000 }, async () => {
+    const room = freshRoom();
+    const sender = await connect(runtime.url, room, "websocket only");
+    const receiver = await connect(runtime.url, room, "polling only", backAfterRestart);
+    const id = receiver.id;
+    const got = messages(receiver);
+    await sender.emitWithAck("msg", "before");
+    await waitFor(() => got.length === 1);
+
+    // No disconnect reaches the room: its sessions go with the runtime.
+    const back = next(receiver, "connect", 60_000);
+    await runtime.restart();
+    await restEmit(runtime.url, room, "after the restart");
+    await back;
+    expect(receiver.recovered).toBe(true);
+    expect(receiver.id).toBe(id);
+    await waitFor(() => got.length === 2, 5000, () => got);
+    expect(got).toEqual(["before", "after the restart"]);
   });
 });

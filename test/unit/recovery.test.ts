@@ -119,3 +119,115 @@ describe("SQLite recovery store", () => {
     });
   });
 });
+
+describe("SQLite recovery store: live sessions", () => {
+  const live = (pid: string, rooms: string[] = [pid.replace("p", "s")]) => ({ pid, sid: pid.replace("p", "s"), nsp: "/", rooms, data: { n: 1 } });
+  const rows = (state: DurableObjectState) =>
+    state.storage.sql.exec<{ pid: string; rooms: string; data: string | null; disconnected_at: number | null; websocket: number }>(
+      "SELECT pid, rooms, data, disconnected_at, websocket FROM recovery_sessions ORDER BY pid",
+    ).toArray();
+
+  it("keeps a connected socket's row live and current, and cannot restore it while it is", async () => {
+    await runInDurableObject(relayRoom("recovery-live-1"), async (_room, state) => {
+      let now = 4_000_000;
+      const store = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      const first = emit(store, "/", [], [], "before");
+      store.saveLive(live("p1"), false);
+      store.updateLive("p1", ["s1", "blue"], { n: 2 });
+      expect(rows(state)).toEqual([{ pid: "p1", rooms: '["s1","blue"]', data: '{"n":2}', disconnected_at: null, websocket: 0 }]);
+      // A reconnect that names a socket still connected gets a new session, as socket.io's.
+      expect(store.restoreSession("p1", offsetOf(first), "/")).toBeNull();
+      expect(rows(state)).toHaveLength(1);
+      // Live rows never expire, and a room with only live rows keeps its packets.
+      now += 10 * settings.maxDisconnectionDuration;
+      expect(store.prune(true)).toBeNull();
+      expect(rows(state)).toHaveLength(1);
+      // Leaving for a reason that keeps nothing drops it; updates of a row no longer live change nothing.
+      store.dropSession("p1");
+      store.updateLive("p1", ["s1"], null);
+      expect(rows(state)).toEqual([]);
+    });
+  });
+
+  it("reconciles at a start: polling sockets gone after an eviction, every socket after a restart", async () => {
+    await runInDurableObject(relayRoom("recovery-live-2"), async (_room, state) => {
+      let now = 5_000_000;
+      const store = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      const first = emit(store, "/", [], [], "before");
+      store.saveLive(live("p1"), false); // polling
+      store.saveLive(live("p2"), true); // WebSocket from its handshake
+      store.saveLive(live("p3"), false);
+      store.liveOverWebSocket("p3"); // upgraded
+      now += 1000;
+      const evicted = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      evicted.reconcile(true);
+      expect(rows(state).map((r) => [r.pid, r.disconnected_at])).toEqual([["p1", now], ["p2", null], ["p3", null]]);
+      emit(evicted, "/", [], [], "during the outage");
+      // The polling client's reconnect recovers what was sent since its offset.
+      const back = evicted.restoreSession("p1", offsetOf(first), "/")!;
+      expect(back).toMatchObject({ sid: "s1", rooms: ["s1"], data: { n: 1 } });
+      expect(texts(back.missedPackets())).toEqual([expect.stringContaining('"during the outage"')]);
+      now += 1000;
+      const restarted = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      restarted.reconcile(false); // no WebSocket survived: every live row, the restored p1 included
+      expect(rows(state).map((r) => [r.pid, r.disconnected_at])).toEqual([["p1", now], ["p2", now], ["p3", now]]);
+      // The window runs from then, and pruning applies as to any saved session.
+      now += settings.maxDisconnectionDuration + 1;
+      expect(restarted.prune(false)).toBeNull();
+      expect(rows(state)).toEqual([]);
+    });
+  });
+
+  it("makes a restored session live instead of deleting it: a runtime lost during the replay loses nothing", async () => {
+    await runInDurableObject(relayRoom("recovery-live-3"), async (_room, state) => {
+      let now = 6_000_000;
+      const store = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      const first = emit(store, "/", [], [], "seen");
+      store.saveSession(live("p1"));
+      emit(store, "/", [], [], "missed");
+      expect(store.restoreSession("p1", offsetOf(first), "/")).not.toBeNull();
+      expect(rows(state)[0].disconnected_at).toBeNull();
+      expect(store.restoreSession("p1", offsetOf(first), "/")).toBeNull(); // taken: not twice at once
+      // The runtime stops before the replay reached the client; the next instance finds the row live.
+      now += 500;
+      const next = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      next.reconcile(false);
+      const again = next.restoreSession("p1", offsetOf(first), "/")!;
+      expect(texts(again.missedPackets())).toEqual([expect.stringContaining('"missed"')]);
+    });
+  });
+
+  it("gives a taken session back when its CONNECT did not complete, or drops it when it was refused", async () => {
+    await runInDurableObject(relayRoom("recovery-live-4"), async (_room, state) => {
+      const now = 7_000_000;
+      const store = new SqlRecoveryStore(state.storage.sql, settings, () => now);
+      const first = emit(store, "/", [], [], "seen");
+      store.saveSession(live("p1"));
+      store.restoreSession("p1", offsetOf(first), "/")!.release(true); // the connection went meanwhile
+      expect(rows(state)[0].disconnected_at).toBe(now);
+      store.restoreSession("p1", offsetOf(first), "/")!.release(false); // a middleware refused it
+      expect(rows(state)).toEqual([]);
+      // A session that cannot be honoured (offset no longer in the log) is gone at once.
+      store.saveSession(live("p2"));
+      expect(store.restoreSession("p2", formatOffset(1), "/")).toBeNull();
+      expect(rows(state)).toEqual([]);
+    });
+  });
+
+  it("migrates the sessions table of earlier versions (disconnected sessions only) and keeps its rows", async () => {
+    await runInDurableObject(relayRoom("recovery-live-5"), async (_room, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`CREATE TABLE recovery_sessions (pid TEXT PRIMARY KEY, sid TEXT NOT NULL, nsp TEXT NOT NULL, rooms TEXT NOT NULL,
+        data TEXT, disconnected_at INTEGER NOT NULL)`);
+      sql.exec("INSERT INTO recovery_sessions VALUES ('p0', 's0', '/', '[\"s0\"]', NULL, 123)");
+      const store = new SqlRecoveryStore(sql, settings, () => 1000);
+      store.saveLive(live("p1"), true);
+      expect(rows(state)).toEqual([
+        { pid: "p0", rooms: '["s0"]', data: null, disconnected_at: 123, websocket: 0 },
+        { pid: "p1", rooms: '["s1"]', data: '{"n":1}', disconnected_at: null, websocket: 1 },
+      ]);
+      new SqlRecoveryStore(sql, settings, () => 1000); // migrated once: a second start keeps the rows
+      expect(rows(state)).toHaveLength(2);
+    });
+  });
+});
