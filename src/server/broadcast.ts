@@ -113,27 +113,35 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       recipients?.push(member as AnySocket);
       count++;
     });
-    const shard = this.flags.local === true ? null : this.nsp.shard;
-    // A room on one shard (or whose recipients are all here, as the cache knows) builds no item: nothing to send.
-    if (shard !== null && shard.fanOut && !(ack === null && shard.reachesNoOtherShard(nsp, this.rooms))) {
+    const shard = this.otherShards();
+    // Where else it goes, when known now (null: only once queued items are resolved). A room on one shard,
+    // or whose recipients are all here as the cache knows, gets [] and builds no item: nothing to send.
+    const destinations = shard === null || ack !== null ? null : shard.destinationsNow(nsp, this.rooms);
+    if (shard !== null && destinations?.length !== 0) {
       // Sharded room: the other shards holding recipients get it too, in publication order.
       const item = { kind: "emit" as const, nsp, rooms: [...this.rooms], except: [...this.exceptRooms], event, args, volatile };
       if (ack) {
         collectAcks(recipients!, id!, this.flags.timeout!, mergeAcks(ack, shard.emitWithAck(item, this.flags.timeout!)));
         return count;
       }
-      const sent = shard.publish(item); // never rejects: a failure is logged by the shard
+      const sent = shard.publish(item, destinations); // never rejects: a failure is logged by the shard
       published?.(sent);
     } else if (ack) collectAcks(recipients!, id!, this.flags.timeout!, ack);
     return count;
+  }
+
+  /** The room's other shards, when this broadcast goes to them (a sharded room, not a delivery from another shard). */
+  private otherShards() {
+    const shard = this.flags.local === true ? null : this.nsp.shard;
+    return shard !== null && shard.fanOut ? shard : null;
   }
 
   /** Sends a socket operation (join, leave, disconnect) to the other shards of a sharded room. */
   private publishOperation(
     item: { kind: "join" | "leave"; targets: string[] } | { kind: "disconnect"; close: boolean },
   ): Promise<number> | null {
-    const shard = this.flags.local === true ? null : this.nsp.shard;
-    if (shard === null || !shard.fanOut) return null;
+    const shard = this.otherShards();
+    if (shard === null) return null;
     return shard.publish({ ...item, nsp: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] } as ShardItem);
   }
 
@@ -207,8 +215,8 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
    */
   fetchSockets(): Promise<(Socket<any, EmitEvents, SocketData> | RemoteSocket<SocketData>)[]> {
     const local = this.localSocketsSync();
-    const shard = this.flags.local === true ? null : this.nsp.shard;
-    if (shard === null || !shard.fanOut) return Promise.resolve(local);
+    const shard = this.otherShards();
+    if (shard === null) return Promise.resolve(local);
     const selector = { namespace: this.nsp.name, rooms: [...this.rooms], except: [...this.exceptRooms] };
     return shard.fetchRemoteSockets(selector).then((remote) => [
       ...local,

@@ -151,14 +151,10 @@ export class ShardAdapter {
    * resolved after the other shards applied it and updated the directory).
    * Never rejects: a failure is logged and counts no socket.
    */
-  publish(item: ShardItem): Promise<number> {
+  publish(item: ShardItem, destinations = this.destinationsNow(item.nsp, item.rooms, item.kind)): Promise<number> {
     if (this.identity === null) return NONE;
-    // Nothing queued before it and every destination known from the cache: straight into the channels
-    // (no promise per step; a room on one shard costs nothing more). Joins and leaves always queue (barriers).
-    if (this.queue.length === 0 && !this.resolving && item.kind !== "join" && item.kind !== "leave") {
-      const destinations = this.cachedDestinations(item.nsp, item.rooms);
-      if (destinations !== null) return this.send(item, destinations);
-    }
+    // Known now: straight into the channels (no promise per step).
+    if (destinations !== null) return this.send(item, destinations);
     return new Promise((resolve) => {
       this.queue.push({ item, resolve });
       void this.resolveQueue();
@@ -166,15 +162,14 @@ export class ShardAdapter {
   }
 
   /**
-   * True when a broadcast to `rooms` would go to no other shard, known without
-   * waiting: nothing is queued and the cache says no other shard holds a
-   * recipient (a room on one shard). The caller then builds no item at all.
+   * The other shards a broadcast to `rooms` goes to, when known without
+   * waiting: nothing is queued before it and the cache holds every room. Else
+   * null: the item must queue. Joins and leaves always queue (barriers).
    */
-  reachesNoOtherShard(nsp: string, rooms: Iterable<string>): boolean {
-    if (this.identity === null) return true;
-    if (this.queue.length > 0 || this.resolving) return false;
-    const destinations = this.cachedDestinations(nsp, rooms);
-    return destinations !== null && destinations.length === 0;
+  destinationsNow(nsp: string, rooms: Iterable<string>, kind: ShardItem["kind"] = "emit"): number[] | null {
+    if (this.identity === null) return [];
+    if (this.queue.length > 0 || this.resolving || kind === "join" || kind === "leave") return null;
+    return this.cachedDestinations(nsp, rooms);
   }
 
   /** Pushes an item into the channels of its destinations; resolves with the sockets they reached (a failure is logged). */
