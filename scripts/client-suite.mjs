@@ -5,7 +5,7 @@
  * ported in examples/socket.io-client-suite, or (--reference) against socket.io
  * itself with the suite's own server, for comparison.
  *
- *   npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--runs=3]
+ *   npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--runs=3] [--grep=<title part>]
  *
  * The suite is copied to a temporary folder and pointed at a free port on
  * 127.0.0.1 (it names http://localhost:3210); the client under test is this
@@ -25,8 +25,9 @@ const args = process.argv.slice(2);
 const repo = args.find((a) => !a.startsWith("--")) ?? process.env.SOCKET_IO_REPO;
 const reference = args.includes("--reference");
 const runs = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 1);
+const grep = args.find((a) => a.startsWith("--grep="))?.slice(7);
 if (!repo || !(runs >= 1)) {
-  console.error("usage: npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--runs=N]");
+  console.error("usage: npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--runs=N] [--grep=<title part>]");
   process.exit(2);
 }
 const suite = resolve(repo, "packages/socket.io-client/test");
@@ -104,7 +105,7 @@ for (let run = 1; run <= runs; run++) {
   const report = join(work, `report-${run}.json`);
   spawnSync(
     join(cache, "node_modules/.bin/mocha"),
-    ["--import=tsx", "--require", "test/support/hooks.ts", "--exit", "--reporter", "json", "--reporter-option", `output=${report}`, "test/index.ts"],
+    ["--import=tsx", "--require", "test/support/hooks.ts", "--exit", "--reporter", "json", "--reporter-option", `output=${report}`, ...(grep ? ["--grep", grep] : []), "test/index.ts"],
     { cwd: work, stdio: ["ignore", "ignore", "inherit"], timeout: 600_000 },
   );
   const { stats, failures: failed } = JSON.parse(readFileSync(report, "utf8"));

@@ -49,6 +49,13 @@ const NOTHING = () => {};
 export const MAX_ATTACHMENT_JSON = 12_000;
 
 /**
+ * During an upgrade, how often a pending GET is ended with a noop so that the
+ * client can pause polling and send "5" (engine.io's own check, every 100 ms):
+ * a packet for the client ends it sooner.
+ */
+const UPGRADE_CHECK_MS = 100;
+
+/**
  * Most bytes a polling session may have waiting for its next GET: twice the
  * largest message a client may send, and never less than 2 MB, so that the
  * largest REST publish (1 MiB) always fits. Messages are shared between the
@@ -75,6 +82,11 @@ export class EngineSession<S = unknown> {
   webSocket: WebSocket | null = null;
   /** A WebSocket that has connected with this sid and not yet finished the upgrade. */
   upgradingSocket: WebSocket | null = null;
+  /**
+   * "3probe" went out on upgradingSocket: the client now pauses polling and sends "5".
+   * Before it, a GET is an ordinary poll (it may carry the replies of the moment).
+   */
+  probeSent = false;
   closed = false;
   /** Last pong seen by JavaScript (pongs answered by the runtime are read from it instead). */
   lastPongAt: number;
@@ -243,6 +255,7 @@ export class EngineSession<S = unknown> {
   /** A GET that arrived during an upgrade and waits for it to settle (see waitForUpgrade). */
   pollHeld = false;
   private upgradeWaiters: (() => void)[] | null = null;
+  private upgradeCheck: ReturnType<typeof setInterval> | null = null;
 
   /**
    * Resolves when the upgrade completes or is given up, or after `ms`. A GET sent
@@ -250,7 +263,7 @@ export class EngineSession<S = unknown> {
    * briefly, it is answered as the spec says once the upgrade is complete.
    */
   waitForUpgrade(ms: number): Promise<void> {
-    if (this.upgradingSocket === null) return Promise.resolve();
+    if (!this.probeSent) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -261,19 +274,26 @@ export class EngineSession<S = unknown> {
     });
   }
 
-  /** The probe is answered: a GET pending or held since before it was sent before the client's "5", and ends now. */
+  /**
+   * "3probe" is sent: from now on a pending GET ends with the next packet or, as
+   * in engine.io, with a noop at the next check. Ending it at once would hand the
+   * client a packet socket.io never sends it there.
+   */
   probeAnswered(): void {
-    this.endPoll(NOOP);
-    this.settleUpgrade();
+    this.probeSent = true;
+    this.upgradeCheck ??= setInterval(() => this.endPoll(NOOP), UPGRADE_CHECK_MS);
   }
 
   /** The probing WebSocket is gone or misbehaved: the session stays on polling. */
   abandonUpgrade(): void {
     this.upgradingSocket = null;
+    this.probeSent = false;
     this.settleUpgrade();
   }
 
   private settleUpgrade(): void {
+    if (this.upgradeCheck !== null) clearInterval(this.upgradeCheck);
+    this.upgradeCheck = null;
     const waiters = this.upgradeWaiters;
     this.upgradeWaiters = null;
     if (waiters !== null) for (const done of waiters) done();
@@ -287,6 +307,7 @@ export class EngineSession<S = unknown> {
     this.transport = "websocket";
     this.webSocket = ws;
     this.upgradingSocket = null;
+    this.probeSent = false;
     this.settleUpgrade();
     const queued = this.outbox;
     this.outbox = [];

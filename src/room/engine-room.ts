@@ -387,7 +387,11 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   // --- polling ------------------------------------------------------------
 
   private async poll(session: EngineSession<S>, signal: AbortSignal): Promise<Response> {
-    if (session.upgradingSocket !== null && !session.pollHeld) {
+    // A GET after "3probe" may be one sent after the "5" that overtook it on the way here, but
+    // not from a client that has polled before: a standard client polls from its handshake on,
+    // pauses on "3probe" once its current GET ends, and never polls after "5". Its GET is answered.
+    const held = session.probeSent && session.polls === 0 && !session.pollHeld;
+    if (held) {
       session.pollHeld = true;
       await session.waitForUpgrade(UPGRADE_POLL_HOLD_MS);
       session.pollHeld = false;
@@ -408,7 +412,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (typeof body !== "string") {
       signal.addEventListener("abort", () => session.polls === poll && session.hasPendingPoll && aborted(), { once: true });
     }
-    if (session.upgradingSocket !== null && typeof body !== "string") session.endPoll(NOOP);
+    // Held until the upgrade gave up waiting for a "5" (the client may be one pausing for this GET).
+    if (held && typeof body !== "string") session.endPoll(NOOP);
     return textResponse(body);
   }
 
@@ -460,7 +465,6 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private continueUpgrade(session: EngineSession<S>, ws: WebSocket, message: string | ArrayBuffer): void {
     if (message === "2probe") {
       session.write(ws, "3probe");
-      // Let the pending GET return so the client's polling transport can pause.
       session.probeAnswered();
     } else if (message === "5") {
       try {

@@ -132,6 +132,47 @@ describe("upgrade race", () => {
     expect((await stub.fetch(pollUrl(sid))).status).toBe(400);
   });
 
+  /** A GET's body, or "still pending" after `ms` (a pending GET has its headers at once, its body when it ends). */
+  function within(ms: number, body: Promise<string>): Promise<string> {
+    return Promise.race([body, sleep(ms).then(() => "still pending")]);
+  }
+  const bodyOf = (response: Promise<Response>) => response.then((r) => r.text());
+
+  it("lets a GET sent while the WebSocket opens carry the replies of the moment, before the probe", async () => {
+    const stub = relayRoom("race-4");
+    const sid = await pollingHandshake(stub);
+    const opened = await stub.fetch(pollUrl(sid).replace("polling", "websocket"), { headers: { Upgrade: "websocket" } });
+    const upgrading = new TestSocket(opened.webSocket!);
+    const poll = bodyOf(stub.fetch(pollUrl(sid)));
+    expect((await stub.fetch(pollUrl(sid), { method: "POST", body: "40" })).status).toBe(200);
+    expect(await within(60, poll)).toMatch(/^40\{"sid"/);
+    upgrading.send("2probe");
+    expect(await upgrading.next()).toBe("3probe");
+  });
+
+  it("keeps a polling client's GETs ordinary polls through the probe, ended by a packet or engine.io's 100 ms noop", async () => {
+    const stub = relayRoom("race-5");
+    const sid = await pollingHandshake(stub);
+    const first = bodyOf(stub.fetch(pollUrl(sid))); // the client's poll since its handshake
+    const opened = await stub.fetch(pollUrl(sid).replace("polling", "websocket"), { headers: { Upgrade: "websocket" } });
+    const upgrading = new TestSocket(opened.webSocket!);
+    upgrading.send("2probe");
+    expect(await upgrading.next()).toBe("3probe");
+    // Not ended at once with a noop: socket.io sends none there, and a client counts what it receives.
+    expect(await within(30, first)).toBe("still pending");
+    expect((await stub.fetch(pollUrl(sid), { method: "POST", body: "40" })).status).toBe(200);
+    expect(await within(60, first)).toMatch(/^40\{"sid"/);
+    // Its next GET, crossing the "3probe": not held (a client that polls never polls after "5").
+    const next = bodyOf(stub.fetch(pollUrl(sid)));
+    expect((await stub.fetch(pollUrl(sid), { method: "POST", body: "40/other," })).status).toBe(200);
+    expect(await within(60, next)).toMatch(/^40\/other,\{"sid"/);
+    // With nothing to carry, a GET ends with a noop at the next check, and the client sends "5".
+    expect(await (await stub.fetch(pollUrl(sid))).text()).toBe("6");
+    upgrading.send("5");
+    upgrading.send('42["after"]');
+    expect((await stub.fetch(pollUrl(sid))).status).toBe(400);
+  });
+
   it("ends a GET during an upgrade with a noop when no 5 follows", async () => {
     const { stub, sid } = await probedUpgrade("race-2");
     const response = await stub.fetch(pollUrl(sid));
