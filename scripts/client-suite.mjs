@@ -5,7 +5,10 @@
  * ported in examples/socket.io-client-suite, or (--reference) against socket.io
  * itself with the suite's own server, for comparison.
  *
- *   npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--runs=3] [--grep=<title part>]
+ *   npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--no-dev-proxy] [--runs=3] [--grep=<title part>]
+ *
+ * --no-dev-proxy serves the Worker without wrangler dev's proxy hop instead
+ * (scripts/serve-built-worker.mjs says why; docs/porting.md, what it shows).
  *
  * The suite is copied to a temporary folder and pointed at a free port on
  * 127.0.0.1 (it names http://localhost:3210); the client under test is this
@@ -18,6 +21,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serveBuiltWorker } from "./serve-built-worker.mjs";
 import { startWranglerDev } from "./wrangler-dev.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -25,9 +29,10 @@ const args = process.argv.slice(2);
 const repo = args.find((a) => !a.startsWith("--")) ?? process.env.SOCKET_IO_REPO;
 const reference = args.includes("--reference");
 const runs = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 1);
+const withoutDevProxy = args.includes("--no-dev-proxy");
 const grep = args.find((a) => a.startsWith("--grep="))?.slice(7);
 if (!repo || !(runs >= 1)) {
-  console.error("usage: npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--runs=N] [--grep=<title part>]");
+  console.error("usage: npm run test:client-suite -- <checkout of socketio/socket.io> [--reference] [--no-dev-proxy] [--runs=N] [--grep=<title part>]");
   process.exit(2);
 }
 const suite = resolve(repo, "packages/socket.io-client/test");
@@ -90,11 +95,11 @@ const stop = () => {
 };
 process.on("exit", stop);
 process.on("SIGINT", () => process.exit(130));
-if (!reference) {
-  worker = await startWranglerDev(
-    ["-c", "examples/socket.io-client-suite/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port)],
-    { cwd: root },
-  );
+const config = "examples/socket.io-client-suite/wrangler.toml";
+if (!reference && withoutDevProxy) {
+  worker = await serveBuiltWorker(config, { port, cwd: root });
+} else if (!reference) {
+  worker = await startWranglerDev(["-c", config, "--ip", "127.0.0.1", "--port", String(port)], { cwd: root });
 }
 
 // --- the suite, `runs` times -----------------------------------------------
@@ -122,6 +127,7 @@ console.log(`\n${reference ? "socket.io (reference)" : "socketio-edge"}: ${passe
 for (const [title, { runs: count, message }] of failures) {
   console.log(`  failed ${count}/${runs}: ${title}\n      ${message.split("\n")[0]}`);
 }
+await worker?.stop();
 stop();
 process.exit(failures.size === 0 ? 0 : 1);
 
