@@ -76,10 +76,12 @@ for (const file of listFiles(join(work, "test"))) {
 }
 const server = join(work, "test/support/server.ts");
 if (reference) {
-  // The suite's own server, on socket.io as this project's devDependency, bound to 127.0.0.1 only.
+  // The suite's own server, on socket.io as this project's devDependency, bound to 127.0.0.1 only. Its
+  // HTTP server answers other paths 404, as the one socket.io creates for `new Server(3210)` does.
+  const http404 = `require("node:http").createServer((_req, res) => { res.writeHead(404); res.end(); })`;
   const source = readFileSync(server, "utf8")
     .replace('from "socket.io"', `from ${JSON.stringify(join(root, "node_modules/socket.io"))}`)
-    .replace("new Server(3210,", `new Server(require("node:http").createServer().listen(${port}, "127.0.0.1"),`);
+    .replace("new Server(3210,", `new Server(${http404}.listen(${port}, "127.0.0.1"),`);
   if (!source.includes(`listen(${port}`)) throw new Error("could not aim the reference server at the free port");
   writeFileSync(server, source);
 } else {
