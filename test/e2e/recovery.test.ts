@@ -65,6 +65,20 @@ async function waitFor(condition: () => boolean, timeout = 5000, state?: () => u
   }
 }
 
+/**
+ * The state a recovery must keep: the receiver in "blue" with socket.data set, and
+ * one "news" from the sender already seen. Returns every "news" it gets.
+ */
+async function joinBlueWithNews(sender: Socket, receiver: Socket, nick: string): Promise<unknown[]> {
+  await receiver.emitWithAck("join", "blue");
+  await receiver.emitWithAck("set-data", { nick });
+  const news: unknown[] = [];
+  receiver.on("news", (value: unknown) => news.push(value));
+  sender.emit("to", "blue", "news", "before");
+  await waitFor(() => news.length === 1);
+  return news;
+}
+
 const away = { reconnectionDelay: AWAY_MS, reconnectionDelayMax: AWAY_MS, randomizationFactor: 0 };
 
 describe.each(Object.keys(MODES) as Mode[])("connection state recovery (%s)", (mode) => {
@@ -97,12 +111,7 @@ describe("connection state recovery", () => {
     const room = freshRoom();
     const sender = await connect(rooms.url, room, "websocket only");
     const receiver = await connect(rooms.url, room, "websocket only", away);
-    await receiver.emitWithAck("join", "blue");
-    await receiver.emitWithAck("set-data", { nick: "bo" });
-    const news: unknown[] = [];
-    receiver.on("news", (value: unknown) => news.push(value));
-    sender.emit("to", "blue", "news", "before");
-    await waitFor(() => news.length === 1);
+    const news = await joinBlueWithNews(sender, receiver, "bo");
 
     await loseConnection(receiver);
     const back = next(receiver, "connect", 10_000);
@@ -181,12 +190,7 @@ describe("connection state recovery", () => {
     const receiver = await connect(rooms.url, room, "polling only", { reconnectionDelay: 1500, reconnectionDelayMax: 1500, randomizationFactor: 0 });
     const id = receiver.id;
     // Rooms and data set while connected: the live session row follows them.
-    await receiver.emitWithAck("join", "blue");
-    await receiver.emitWithAck("set-data", { nick: "po" });
-    const news: unknown[] = [];
-    receiver.on("news", (value: unknown) => news.push(value));
-    sender.emit("to", "blue", "news", "before");
-    await waitFor(() => news.length === 1);
+    const news = await joinBlueWithNews(sender, receiver, "po");
 
     const lost = next(receiver, "disconnect", 20_000);
     const back = next(receiver, "connect", 25_000);
