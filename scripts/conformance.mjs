@@ -9,9 +9,9 @@
  * and docs/socket.io-protocol/v5-test-suite; they expect the server on
  * http://localhost:3000.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { runProcess } from "./run-process.mjs";
 import { startWranglerDev } from "./wrangler-dev.mjs";
 
 const repo = process.argv[2] ?? process.env.SOCKET_IO_REPO;
@@ -33,9 +33,9 @@ const server = await startWranglerDev(["-c", "wrangler.conformance.toml", "--por
 let failed = 0;
 for (const suite of suites) {
   console.log(`\n== ${suite}`);
-  if (!existsSync(join(suite, "node_modules"))) spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: suite, stdio: "inherit" });
-  const run = spawnSync("npx", ["mocha", "test-suite.js"], { cwd: suite, stdio: "inherit" });
-  if (run.status !== 0) failed++;
+  if (!existsSync(join(suite, "node_modules"))) await runProcess("npm", ["ci", "--no-audit", "--no-fund"], { cwd: suite, stdio: "inherit" });
+  // Not spawnSync: wrangler dev's log lines reach this process through a pipe it must keep draining.
+  if ((await runProcess("npx", ["mocha", "test-suite.js"], { cwd: suite, stdio: "inherit" })) !== 0) failed++;
 }
 server.stop();
 process.exit(failed === 0 ? 0 : 1);

@@ -8,6 +8,9 @@
  * of each request (a trivial GET: 0.9 ms in workerd, 7 ms through `wrangler
  * dev`), and a suite with 50 ms budgets over several polling requests then
  * measures the dev tooling, not the Worker. Same runtime, same bundle, no hop.
+ *
+ * workerd's logs come through a pipe that this process's event loop drains:
+ * keep it free while the Worker serves (scripts/run-process.mjs, not spawnSync).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
