@@ -35,6 +35,7 @@ const SETTINGS = {
   LATENCY_MIN_MESSAGES: ["40", "latency: at least this many messages (stretches the time at large N, where one slow message is 1/messages of the samples)"],
   PAYLOAD: ["32", "bytes of padding in each event"],
   SETTLE_MS: ["2000", "wait before each memory reading"],
+  WARMUP_CLIENTS: ["0", "memory: clients that join and leave a warm-up room first (what a first wave of connections grows for good then is not counted per connection)"],
   CONNECT_CONCURRENCY: ["64", "handshakes in progress at once"],
   CONNECT_TIMEOUT_S: ["180", "bound on connecting N clients"],
   DRAIN_S: ["30", "bound on waiting for in-flight messages after sending stops"],
@@ -183,7 +184,7 @@ async function measure(subject, n, run, { memoryOnly = false } = {}) {
     // Warm-up: load the Worker (and compile it) in another room, then create the measured room with
     // one client that leaves again: what the room itself costs is its own figure, not a per-connection one.
     const roomName = `bench-${n}-${run}`;
-    await visitRoom(server, `warmup-${run}`);
+    await visitRoom(server, `warmup-${run}`, Number(config.WARMUP_CLIENTS));
     const empty = server.memory();
     await visitRoom(server, roomName);
     const before = server.memory();
@@ -258,9 +259,9 @@ function shardVars(subject, n) {
   return k === undefined ? {} : { SHARD_MAX_CONNECTIONS: String(Math.ceil((n + 1) / k)) };
 }
 
-async function visitRoom(server, room) {
+async function visitRoom(server, room, clients = 0) {
   const visitor = new LoadRoom(server.wsUrl, room, { maxMessages: 1 });
-  await visitor.connect(0, { timeoutMs: 30_000 });
+  await visitor.connect(clients, { concurrency: config.CONNECT_CONCURRENCY, timeoutMs: config.CONNECT_TIMEOUT_S * 1000 });
   await visitor.close();
   await sleep(config.SETTLE_MS);
 }
