@@ -191,7 +191,8 @@ function escapeRegExp(text) {
 
 /** The suite's own server on socket.io, in a Node process of its own (as the Worker is). */
 async function startReferenceApart() {
-  writeFileSync(join(work, "test/support/serve.ts"), 'import { createServer } from "./server";\ncreateServer();\nconsole.log("listening");\n');
+  const serve = 'import { createServer } from "./server";\nconst { httpServer } = createServer();\nconst ready = () => console.log("listening");\nif (httpServer.listening) ready();\nelse httpServer.once("listening", ready);\n';
+  writeFileSync(join(work, "test/support/serve.ts"), serve);
   const child = spawn(join(cache, "node_modules/.bin/tsx"), ["test/support/serve.ts"], { cwd: work, stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((ready, fail) => {
     child.stdout.once("data", () => {
