@@ -56,6 +56,14 @@ export const MAX_ATTACHMENT_JSON = 12_000;
 const UPGRADE_CHECK_MS = 100;
 
 /**
+ * How long an upgrade may wait for "5" after "3probe" before it is given up
+ * (engine.io's upgradeTimeout): the checks keep the object awake and answer the
+ * client's GETs within 100 ms, so a client that never sends "5" must not keep
+ * them going.
+ */
+export const UPGRADE_TIMEOUT_MS = 10_000;
+
+/**
  * Most bytes a polling session may have waiting for its next GET: twice the
  * largest message a client may send, and never less than 2 MB, so that the
  * largest REST publish (1 MiB) always fits. Messages are shared between the
@@ -277,11 +285,14 @@ export class EngineSession<S = unknown> {
   /**
    * "3probe" is sent: from now on a pending GET ends with the next packet or, as
    * in engine.io, with a noop at the next check. Ending it at once would hand the
-   * client a packet socket.io never sends it there.
+   * client a packet socket.io never sends it there. `onTimeout` runs if no "5"
+   * came within UPGRADE_TIMEOUT_MS; it is expected to give the upgrade up.
    */
-  probeAnswered(): void {
+  probeAnswered(onTimeout: () => void): void {
     this.probeSent = true;
-    this.upgradeCheck ??= setInterval(() => this.endPoll(NOOP), UPGRADE_CHECK_MS);
+    if (this.upgradeCheck !== null) return;
+    const giveUpAt = Date.now() + UPGRADE_TIMEOUT_MS;
+    this.upgradeCheck = setInterval(() => (Date.now() >= giveUpAt ? onTimeout() : this.endPoll(NOOP)), UPGRADE_CHECK_MS);
   }
 
   /** The probing WebSocket is gone or misbehaved: the session stays on polling. */

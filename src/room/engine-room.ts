@@ -465,7 +465,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   private continueUpgrade(session: EngineSession<S>, ws: WebSocket, message: string | ArrayBuffer): void {
     if (message === "2probe") {
       session.write(ws, "3probe");
-      session.probeAnswered();
+      session.probeAnswered(() => this.giveUpUpgrade(session, ws, 1000, "upgrade timeout"));
     } else if (message === "5") {
       try {
         session.completeUpgrade(ws);
@@ -476,10 +476,19 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
         this.closeSession(session, "transport error");
       }
     } else {
-      // Anything else during an upgrade aborts it; the polling session goes on.
-      session.abandonUpgrade();
-      this.#sessionsBySocket.delete(ws);
-      ws.close(1002, "invalid upgrade packet");
+      // Anything else during an upgrade aborts it.
+      this.giveUpUpgrade(session, ws, 1002, "invalid upgrade packet");
+    }
+  }
+
+  /** Closes the probing WebSocket; the polling session goes on. */
+  private giveUpUpgrade(session: EngineSession<S>, ws: WebSocket, code: number, reason: string): void {
+    session.abandonUpgrade();
+    this.#sessionsBySocket.delete(ws);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closed by the client.
     }
   }
 

@@ -1,6 +1,7 @@
 /** Cases found by probing the server: heartbeat timing, state limits, memory, big bodies. */
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { EngineSession, UPGRADE_TIMEOUT_MS } from "../../src/engine.io/session";
 import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, sleep, testRoom, TestSocket, worker } from "./support/clients";
 
 /** Names of the namespaces that exist in a room object now. */
@@ -178,6 +179,29 @@ describe("upgrade race", () => {
     const response = await stub.fetch(pollUrl(sid));
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("6");
+  });
+
+  it("gives an upgrade up when no 5 follows the probe within engine.io's upgrade timeout", () => {
+    vi.useFakeTimers();
+    try {
+      const session = new EngineSession("upgrade-timeout", Date.now(), "polling", {});
+      let timeouts = 0;
+      session.probeAnswered(() => {
+        timeouts++;
+        session.abandonUpgrade(); // what the room does (and closes the probing WebSocket)
+      });
+      vi.advanceTimersByTime(UPGRADE_TIMEOUT_MS - 100);
+      expect(timeouts).toBe(0);
+      vi.advanceTimersByTime(200);
+      expect(timeouts).toBe(1);
+      expect(session.probeSent).toBe(false);
+      // The 100 ms checks stopped with it: nothing keeps the object awake any more.
+      vi.advanceTimersByTime(UPGRADE_TIMEOUT_MS);
+      expect(timeouts).toBe(1);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
