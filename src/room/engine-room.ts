@@ -45,6 +45,12 @@ const UPGRADE_TAG = "upgrade";
 const UPGRADE_POLL_HOLD_MS = 100;
 /** WebSockets pinged between two chances for other events to run (see alarm()). */
 export const PING_SLICE = 256;
+
+/** An open WebSocket of the room, as a heartbeat round sees it: its handshake time comes from its tags. */
+export interface HeartbeatSocket {
+  ws: WebSocket;
+  createdAt: number;
+}
 const TEXT = new TextEncoder();
 const UTF8 = new TextDecoder();
 /** A handshake's query string is kept with the connection (16 KB in all): bound it. */
@@ -134,12 +140,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
    */
   protected onEngineDormant(_ws: WebSocket, _attachment: SessionAttachment<S>): void {}
   /**
-   * Called at every alarm, with the handshake times of the room's WebSockets
-   * (their sessions are not in memory unless something else woke the object:
-   * call restoreSessions() to see them). Returns the next time the layer above
-   * needs an alarm, if any.
+   * Called at every alarm, with the room's open WebSockets and their handshake
+   * times (their sessions are not in memory unless something else woke the
+   * object: dormantState(ws) reads one's state, sessionOf(ws) rebuilds one).
+   * Returns the next time the layer above needs an alarm, if any.
    */
-  protected onEngineTick(_now: number, _webSocketHandshakes: readonly number[]): number | null {
+  protected onEngineTick(_now: number, _webSockets: readonly HeartbeatSocket[]): number | null {
     return null;
   }
 
@@ -246,7 +252,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       next = Math.min(next, session.pongDeadline || Infinity, session.nextPingAt);
     }
 
-    const upper = this.onEngineTick(now, webSockets.handshakes);
+    const upper = this.onEngineTick(now, webSockets.sockets);
     if (upper !== null) next = Math.min(next, upper);
     if (next !== Infinity) await this.setAlarm(next);
     for (const session of timedOut) this.closeSession(session, "ping timeout");
@@ -267,11 +273,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
    * its auto-response time; its attachment only when that time is too old.
    * Returns when the next ping is due and the WebSockets' handshake times.
    */
-  private async pingWebSockets(now: number, closing: [WebSocket, CloseReason][]): Promise<{ next: number; handshakes: number[] }> {
+  private async pingWebSockets(now: number, closing: [WebSocket, CloseReason][]): Promise<{ next: number; sockets: HeartbeatSocket[] }> {
     const timing = this.options;
     const sockets = this.heartbeatSockets();
-    const handshakes: number[] = [];
-    if (sockets.length === 0) return { next: Infinity, handshakes };
+    if (sockets.length === 0) return { next: Infinity, sockets };
     const state = await this.heartbeat();
     const round = roundDue(state, now, timing);
     const settles = firstPingSettles(timing);
@@ -285,7 +290,6 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       // A big room's round is sent in slices: messages that arrive meanwhile are relayed between them.
       if (i > 0 && i % PING_SLICE === 0) await yieldToEvents();
       const { ws, createdAt } = sockets[i];
-      handshakes.push(createdAt);
       const first = firstPingAt(createdAt, timing);
       if (first > now) {
         next = Math.min(next, first);
@@ -308,12 +312,12 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (round) this.#heartbeat = afterRound(state, now, timing);
     else state.firstPingsUpTo = now;
     if (round || pinged > 0) await this.ctx.storage.put(HEARTBEAT_KEY, this.#heartbeat, UNCONFIRMED);
-    return { next: Math.min(next, this.#heartbeat!.nextPingAt), handshakes };
+    return { next: Math.min(next, this.#heartbeat!.nextPingAt), sockets };
   }
 
   /** The open WebSocket sessions (not those still probing an upgrade), with their handshake times. */
-  private heartbeatSockets(): { ws: WebSocket; createdAt: number }[] {
-    const sockets: { ws: WebSocket; createdAt: number }[] = [];
+  private heartbeatSockets(): HeartbeatSocket[] {
+    const sockets: HeartbeatSocket[] = [];
     if (!this.options.hibernation) {
       for (const session of this.sessions.values()) {
         if (session.webSocket !== null) sockets.push({ ws: session.webSocket, createdAt: session.createdAt });
@@ -628,6 +632,17 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
       dormant.set(ws, attachment);
       this.onEngineDormant(ws, attachment);
     }
+  }
+
+  /**
+   * The state a WebSocket's session had when an earlier instance last saved it,
+   * read without rebuilding the session; undefined once the session is in
+   * memory (read it there) or for an upgrade still probing.
+   */
+  protected dormantState(ws: WebSocket): S | undefined {
+    if (this.#sessionsBySocket.has(ws)) return undefined;
+    const attachment = this.#dormant?.get(ws) ?? (ws.deserializeAttachment() as SessionAttachment<S> | null);
+    return attachment === null || attachment.upgrading ? undefined : attachment.state;
   }
 
   /** The session a WebSocket carries, rebuilt from its attachment if it is still dormant. */

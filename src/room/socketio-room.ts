@@ -23,7 +23,7 @@ import type { EmitCommand, EmitOutcome, RoomInfo, RoomStatsReport, SocketDescrip
 import { IdempotencyLog } from "../rest/idempotency";
 import * as rest from "../rest/room-operations";
 import { packetShapeRefusal } from "../socket.io/packet-limits";
-import { EngineRoom } from "./engine-room";
+import { EngineRoom, type HeartbeatSocket } from "./engine-room";
 import { SqlRecoveryStore } from "../recovery/sql-store";
 import type { RestoredSession } from "../server/recovery";
 import { newSocketId, ROOM_HEADER, SHARD_HEADER } from "./ids";
@@ -391,19 +391,27 @@ export abstract class SocketIORoom<
   }
 
   /** Closes connections that joined no namespace within connectTimeout; prunes the recovery log. */
-  protected override onEngineTick(now: number, webSocketHandshakes: readonly number[]): number | null {
-    let next = this.#recovery?.prune(webSocketHandshakes.length > 0 || this.sessions.size > 0) ?? null;
+  protected override onEngineTick(now: number, webSockets: readonly HeartbeatSocket[]): number | null {
+    let next = this.#recovery?.prune(webSockets.length > 0 || this.sessions.size > 0) ?? null;
     if (!this.sessionsInMemory) {
-      // Sessions are rebuilt only when a WebSocket's connect deadline came since the last alarms (a
-      // round comes at least once per ping interval): an idle room of older connections is not.
+      // A dormant WebSocket's connect deadline needs an alarm only while its saved state joined no
+      // namespace. That state is read for connections young enough to have a deadline ahead or just
+      // passed (a round comes at least once per ping interval), so an idle room of older ones reads
+      // none, and one that connected in a wave has no alarm per deadline. Only a late one is rebuilt.
       const { connectTimeout, pingInterval } = this.options;
-      let due = false;
-      for (const handshake of webSocketHandshakes) {
-        const deadline = handshake + connectTimeout;
+      const late: WebSocket[] = [];
+      for (const { ws, createdAt } of webSockets) {
+        const deadline = createdAt + connectTimeout;
+        if (deadline <= now - 2 * pingInterval) continue;
+        const state = this.dormantState(ws);
+        if (state === undefined || Object.keys(state.sockets).length > 0) continue;
         if (deadline > now) next = Math.min(next ?? Infinity, deadline);
-        else if (deadline > now - 2 * pingInterval) due = true;
+        else late.push(ws);
       }
-      if (due) this.restoreSessions();
+      if (late.length > 0) {
+        this.indexDormant();
+        for (const ws of late) this.sessionOf(ws); // in memory now: the loop below closes it
+      }
     }
     for (const connection of this.#connections.values()) {
       if (connection.sockets.size > 0 || Object.keys(connection.state.sockets).length > 0) continue;

@@ -100,6 +100,23 @@ describe("heartbeat schedule", () => {
     expect(await clients[2].socket.next()).toBe('42["msg","after idle rounds"]');
     for (const { socket } of clients) socket.close();
   });
+
+  it("keeps the connect deadlines of a hibernated room without rebuilding the sockets that joined a namespace", async () => {
+    const stub = relayRoom("hb-deadline");
+    const clients = await Promise.all([1, 2, 3].map(() => connectSocketIO(stub)));
+    const { socket: silent } = await openWebSocket(stub); // joins no namespace
+    const opened = Date.now();
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    // Closed at its deadline (connectTimeout 1000 ms) by a room whose sessions are all dormant...
+    await silent.closed;
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(900);
+    // ...which read the others' saved state and rebuilt none of them.
+    const run = runInDurableObject as unknown as (stub: unknown, fn: (instance: { sessions: Map<string, unknown> }) => number) => Promise<number>;
+    expect(await run(stub, (instance) => instance.sessions.size)).toBe(0);
+    clients[0].socket.send('42["msg","after the deadlines"]');
+    expect(await clients[1].socket.next()).toBe('42["msg","after the deadlines"]');
+    for (const { socket } of clients) socket.close();
+  });
 });
 
 describe("upgrade race", () => {
