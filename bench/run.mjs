@@ -252,13 +252,13 @@ async function measure(subject, n, run, { memoryOnly = false } = {}) {
   return result;
 }
 
-/** One client opens `room` and leaves again; then the server settles. */
 /** A sharded subject's shard size: the sender and N receivers spread over its k shards. */
 function shardVars(subject, n) {
   const k = SUBJECTS[subject].shards;
   return k === undefined ? {} : { SHARD_MAX_CONNECTIONS: String(Math.ceil((n + 1) / k)) };
 }
 
+/** `clients` (and one more) open `room` and leave again; then the server settles. */
 async function visitRoom(server, room, clients = 0) {
   const visitor = new LoadRoom(server.wsUrl, room, { maxMessages: 1 });
   await visitor.connect(clients, { concurrency: config.CONNECT_CONCURRENCY, timeoutMs: config.CONNECT_TIMEOUT_S * 1000 });

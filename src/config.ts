@@ -18,6 +18,8 @@ export interface Env {
   HIBERNATION?: string;
   /** "on": a listener registered outside `io.onSocket` throws (set it in tests); see docs/server-api.md. */
   STRICT_LISTENERS?: string;
+  /** "on": a JSON line per Socket.IO connect and disconnect (errors are always logged). */
+  LOG_CONNECTIONS?: string;
   RELAY?: string;
   RELAY_EVENT_PREFIX?: string;
   /** "on" (default): the relay room serves the live room view (namespace "/_view", src/apps/room-view.ts). */
@@ -87,6 +89,13 @@ export interface EngineSettings {
   allowRequest?: (request: Request, callback: (err: string | null | undefined, success: boolean) => void) => void;
   /** A socket listener registered outside `io.onSocket` throws instead of only being reported once. */
   strictListeners?: boolean;
+  /**
+   * A JSON line per Socket.IO connect and disconnect (README, "Logs"); errors
+   * are logged either way. Off by default, as socket.io logs nothing: each line
+   * is a log event to pay for, and under `wrangler dev` it costs every
+   * connection time and memory (BENCHMARKS.md, History).
+   */
+  logConnections?: boolean;
 }
 
 /** Server options, named as socket.io names them. */
@@ -106,6 +115,7 @@ export interface ServerOptions {
   /** null when the room did not ask for it. */
   connectionStateRecovery: ConnectionStateRecovery | null;
   strictListeners: boolean;
+  logConnections: boolean;
 }
 
 function positiveInt(value: string | undefined, fallback: number, name: string, zeroAllowed = false): number {
@@ -166,6 +176,7 @@ export function readServerOptions(env: Env, settings: EngineSettings = {}): Serv
     defaultRoom: env.DEFAULT_ROOM || "lobby",
     connectionStateRecovery: recoveryOptions(env.CONNECTION_STATE_RECOVERY_MS, settings.connectionStateRecovery),
     strictListeners: pick("STRICT_LISTENERS", env.STRICT_LISTENERS, (raw) => raw === "on", settings.strictListeners, false),
+    logConnections: pick("LOG_CONNECTIONS", env.LOG_CONNECTIONS, (raw) => raw === "on", settings.logConnections, false),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Structured log lines of a room: one JSON object per line, for `wrangler tail`
- * and Workers Logs (which index the fields). Connects, disconnects and errors
- * only: nothing on the per-message path.
+ * and Workers Logs (which index the fields). Errors, and connects and
+ * disconnects where `logConnections` is on: nothing on the per-message path.
  */
 
 export interface RoomLogLine {

@@ -589,6 +589,7 @@ export abstract class SocketIORoom<
   }
 
   private logSocket(event: "connect" | "disconnect", socket: Socket<any, any, any>, reason?: string): void {
+    if (!this.options.logConnections) return;
     const { sid } = socket.connection;
     logRoomEvent({ event, room: socket.room, sid, namespace: socket.nsp.name, socket: socket.id, transport: this.transportOf(socket), reason });
   }

@@ -27,7 +27,7 @@ export class TestRoom extends SocketIORoom<ClientToServer, ServerToClient, Socke
 
   /** Strict listeners, as tests should run: a socket.on outside onSocket throws. */
   protected override serverSettings(): ServerSettings {
-    return { strictListeners: true };
+    return { strictListeners: true, logConnections: true };
   }
 
   /** Handshake check: `?refuse` refuses ("Forbidden"), `?refuse=why` with that message, `?slow-refuse` after a delay. */

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RoomStatsReport } from "../../src/rest/commands";
 import type { RoomStats } from "../../src/room/room-stats";
 import { Emitter } from "../../src/sdk";
-import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, sleep, worker } from "./support/clients";
+import { connectSocketIO, openWebSocket, pollingHandshake, pollUrl, relayRoom, sleep, testRoom, worker } from "./support/clients";
 
 const AUTH = { Authorization: "Bearer test-api-key" };
 
@@ -116,23 +116,47 @@ describe("REST API: room stats", () => {
     expect(report.sinceStart.errors.parse_error).toBe(0);
   });
 
-  it("logs connects, disconnects and errors as JSON lines with room and sid", async () => {
+  /** JSON lines the rooms log while `run` runs. */
+  async function logLines(run: () => Promise<void>): Promise<Record<string, unknown>[]> {
     const lines: Record<string, unknown>[] = [];
     const capture = (...args: unknown[]) => {
       if (typeof args[0] === "string" && args[0].startsWith("{")) lines.push(JSON.parse(args[0]));
     };
     vi.spyOn(console, "log").mockImplementation(capture);
     vi.spyOn(console, "warn").mockImplementation(capture);
-    const room = "stats-5";
-    const s = await join(room);
-    s.socket.send("4garbage");
-    await s.socket.closed;
+    await run();
     await sleep(50);
-    const mine = lines.filter((line) => line.room === room);
+    return lines;
+  }
+
+  it("logs errors as JSON lines with room and sid, and connects only when asked to", async () => {
+    const room = "stats-5";
+    let id = "";
+    const lines = await logLines(async () => {
+      const s = await join(room);
+      id = s.id;
+      s.socket.send("4garbage");
+      await s.socket.closed;
+    });
+    // The relay room keeps the default (LOG_CONNECTIONS off).
+    expect(lines.filter((line) => line.room === room)).toEqual([{ event: "error", room, sid: expect.any(String), kind: "parse_error", reason: "parse error" }]);
+    expect(id).not.toBe("");
+  });
+
+  it("logs connects and disconnects too with logConnections", async () => {
+    let id = "";
+    const lines = await logLines(async () => {
+      const s = await connectSocketIO(testRoom("logs-1"));
+      id = s.id;
+      s.socket.send("4garbage");
+      await s.socket.closed;
+    });
+    const connect = lines.find((line) => line.event === "connect" && line.socket === id)!;
+    const mine = lines.filter((line) => line.sid === connect.sid);
     expect(mine).toEqual([
-      { event: "connect", room, sid: expect.any(String), namespace: "/", socket: s.id, transport: "websocket" },
-      { event: "error", room, sid: mine[0].sid, kind: "parse_error", reason: "parse error" },
-      { event: "disconnect", room, sid: mine[0].sid, namespace: "/", socket: s.id, transport: "websocket", reason: "parse error" },
+      { event: "connect", room: connect.room, sid: connect.sid, namespace: "/", socket: id, transport: "websocket" },
+      { event: "error", room: connect.room, sid: connect.sid, kind: "parse_error", reason: "parse error" },
+      { event: "disconnect", room: connect.room, sid: connect.sid, namespace: "/", socket: id, transport: "websocket", reason: "parse error" },
     ]);
   });
 });
