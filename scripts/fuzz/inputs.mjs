@@ -165,8 +165,9 @@ export function jwtInput(random, { secret, room }) {
       return { label: "token of another type", auth, valid: normalizeToken(auth.token) === null };
     }
     default: {
+      // A mutation can leave no token at all ("", "Bearer "), which connects without claims as in case 9.
       const mutated = mutateText(random, valid);
-      return { label: "mutated token", auth: { token: mutated }, valid: mutated === valid, original: valid };
+      return { label: "mutated token", auth: { token: mutated }, valid: mutated === valid || normalizeToken(mutated) === null, original: valid };
     }
   }
 }
