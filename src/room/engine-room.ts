@@ -271,7 +271,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
    * Sends the WebSocket pings that are due: a whole round once per interval, and
    * in between the first pings of newcomers. Reads per socket only its tags and
    * its auto-response time; its attachment only when that time is too old.
-   * Returns when the next ping is due and the WebSockets' handshake times.
+   * Returns when the next ping is due and the WebSockets it looked at, with their handshake times.
    */
   private async pingWebSockets(now: number, closing: [WebSocket, CloseReason][]): Promise<{ next: number; sockets: HeartbeatSocket[] }> {
     const timing = this.options;
