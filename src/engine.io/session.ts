@@ -1,19 +1,8 @@
 import type { RoomStats } from "../room/room-stats";
+import { attachmentBytes, encodeAttachment, MAX_ATTACHMENT_BYTES, type SessionAttachment } from "./attachment";
 import type { EncodedMessage } from "./frames";
 import { CLOSE, encodePollingPayload, NOOP, PING, type TransportName } from "./protocol";
 import type { PacketBucket } from "./rate-limit";
-
-/** What a session writes into its WebSocket's attachment, so it survives hibernation. */
-export interface SessionAttachment<S> {
-  sid: string;
-  createdAt: number;
-  /** Last pong JavaScript saw (only written when the runtime does not answer pongs). */
-  lastPongAt?: number;
-  /** Set while this WebSocket is only probing an upgrade of a polling session. */
-  upgrading?: true;
-  /** The upper layer's (Socket.IO's) state for this connection. */
-  state: S;
-}
 
 export type CloseReason =
   | "transport close"
@@ -42,11 +31,6 @@ const CLOSE_CODES: Record<CloseReason, number> = {
 const TEXT = new TextEncoder();
 const NOTHING = () => {};
 
-/**
- * Budget for a connection's attachment, as JSON characters: the runtime allows
- * 16 KB of structured-clone data, which a two-byte string can double.
- */
-export const MAX_ATTACHMENT_JSON = 12_000;
 
 /**
  * During an upgrade, how often a pending GET is ended with a noop so that the
@@ -77,7 +61,7 @@ export function outboxLimit(maxHttpBufferSize: number): number {
 /** A connection's state (rooms, data, auth, handshake) outgrew what survives hibernation. */
 export class StateTooLargeError extends Error {
   constructor(size: number) {
-    super(`connection state too large (${size} > ${MAX_ATTACHMENT_JSON} characters of JSON)`);
+    super(`connection state too large (${size} > ${MAX_ATTACHMENT_BYTES} bytes)`);
   }
 }
 
@@ -118,6 +102,8 @@ export class EngineSession<S = unknown> {
   packets: PacketBucket | null = null;
   /** The room's counters (messages and bytes out), set when the room registers the session. */
   stats: RoomStats | null = null;
+  /** The summary of `state` a wake reads without parsing it (src/engine.io/attachment.ts), set by the room. */
+  summarize: (state: S) => string = () => "";
 
   constructor(
     readonly sid: string,
@@ -185,7 +171,6 @@ export class EngineSession<S = unknown> {
     this.pongDeadline = now + pingTimeout;
   }
 
-  /** Writes the attachment of the WebSocket that carries this session. */
   /**
    * Writes the attachment of the WebSocket that carries this session. Throws
    * StateTooLargeError, for polling sessions too, when the state would not fit
@@ -199,9 +184,10 @@ export class EngineSession<S = unknown> {
       lastPongAt: this.lastPongAt,
       state: this.state,
     };
-    const size = JSON.stringify(attachment).length;
-    if (size > MAX_ATTACHMENT_JSON) throw new StateTooLargeError(size);
-    this.webSocket?.serializeAttachment(attachment);
+    const stored = encodeAttachment(attachment, this.summarize(this.state));
+    const size = attachmentBytes(stored);
+    if (size > MAX_ATTACHMENT_BYTES) throw new StateTooLargeError(size);
+    this.webSocket?.serializeAttachment(stored);
   }
 
   // --- polling -------------------------------------------------------------

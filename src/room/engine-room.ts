@@ -15,7 +15,16 @@ import {
   type EngineErrorBody,
 } from "../engine.io/protocol";
 import { afterRound, emptyHeartbeat, firstPingAt, firstPingSettles, judgedRound, roundDue, tickLength, type HeartbeatState } from "../engine.io/heartbeat";
-import { EngineSession, outboxLimit, type CloseReason, type SessionAttachment } from "../engine.io/session";
+import {
+  attachmentSummary,
+  decodeAttachment,
+  encodeAttachment,
+  isAttachmentOf,
+  isStoredAttachment,
+  isUpgradeAttachment,
+  type SessionAttachment,
+} from "../engine.io/attachment";
+import { EngineSession, outboxLimit, type CloseReason } from "../engine.io/session";
 import { PacketBucket } from "../engine.io/rate-limit";
 import { newSessionId } from "./ids";
 import { readAtMost } from "../http/read-limited";
@@ -78,9 +87,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   readonly #sessionsBySocket = new Map<WebSocket, EngineSession<S>>();
   /**
    * WebSockets an earlier instance accepted whose sessions are not rebuilt yet,
-   * with their attachments; null until this instance first looks (indexDormant).
+   * with their stored attachments (parsed when rebuilt); null until this
+   * instance first looks (indexDormant).
    */
-  #dormant: Map<WebSocket, SessionAttachment<S>> | null = null;
+  #dormant: Map<WebSocket, string> | null = null;
   /** Polling sessions the client closed with no GET waiting: sid → when (see rememberClientClose). */
   readonly #closedByClient = new Map<string, number>();
   /** Polling sessions closed for a full outbox: sid → when; their next GET gets the close packet (see register). */
@@ -90,6 +100,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   #heartbeat: HeartbeatState | undefined;
   /** One handler for every session's failed send (no closure per connection). */
   readonly #transportError = (session: EngineSession<S>) => this.closeSession(session, "transport error");
+  /** Likewise for the summary each session writes in front of its attachment. */
+  readonly #summarize = (state: S) => this.dormantSummary(state);
   /** Operator counters (GET /v1/rooms/{room}/stats); constructing them counts this wake. */
   protected readonly stats: RoomStats;
 
@@ -134,11 +146,21 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** A WebSocket session is back in memory after the object woke from hibernation. */
   protected onEngineRestore(_session: EngineSession<S>): void {}
   /**
-   * A WebSocket of an earlier instance, seen once per wake with its attachment
-   * before its session is rebuilt (if ever): the layer above indexes what its
-   * broadcasts need. `sessionOf(ws)` rebuilds the session.
+   * The part of a connection's state that every wake reads for each of its
+   * WebSockets, before any session is rebuilt: what the layer above's
+   * broadcasts need (no line feed; JSON has none). Kept small: the rest of the
+   * state is only parsed for a session that is rebuilt.
    */
-  protected onEngineDormant(_ws: WebSocket, _attachment: SessionAttachment<S>): void {}
+  protected dormantSummary(_state: S): string {
+    return "";
+  }
+  /**
+   * A WebSocket of an earlier instance, seen once per wake with its summary
+   * (dormantSummary) before its session is rebuilt (if ever): the layer above
+   * indexes what its broadcasts need. `dormantState(ws)` reads its whole
+   * state, `sessionOf(ws)` rebuilds the session.
+   */
+  protected onEngineDormant(_ws: WebSocket, _summary: string): void {}
   /**
    * Called at every alarm, with the room's open WebSockets and their handshake
    * times (their sessions are not in memory unless something else woke the
@@ -338,8 +360,8 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (session !== undefined) return session.upgradingSocket === ws;
     // Unknown once this wake's WebSockets were looked at: an interrupted upgrade (closed then), or closed since.
     if (this.#dormant !== null) return !this.#dormant.has(ws);
-    const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
-    return attachment === null || attachment.upgrading === true;
+    const stored = ws.deserializeAttachment();
+    return !isStoredAttachment(stored) || isUpgradeAttachment(stored);
   }
 
   /** When a socket last answered, as far as it matters for a round at `judged`. */
@@ -349,7 +371,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     // A pong JavaScript saw, or the completion of an upgrade: from memory, or from the attachment.
     const session = this.#sessionsBySocket.get(ws);
     if (session !== undefined) return Math.max(auto, session.lastPongAt);
-    const attachment = this.#dormant?.get(ws) ?? (ws.deserializeAttachment() as SessionAttachment<S> | null);
+    const attachment = this.readDormant(ws);
     return Math.max(auto, attachment?.lastPongAt ?? attachment?.createdAt ?? 0);
   }
 
@@ -460,7 +482,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.acceptWebSocket(server, session.createdAt, true);
     const attachment: SessionAttachment<S> = { sid: session.sid, createdAt: session.createdAt, upgrading: true, state: session.state };
-    server.serializeAttachment(attachment);
+    server.serializeAttachment(encodeAttachment(attachment, ""));
     session.upgradingSocket = server;
     this.#sessionsBySocket.set(server, session);
     return new Response(null, { status: 101, webSocket: client });
@@ -590,6 +612,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
 
   private register(session: EngineSession<S>): void {
     session.stats = this.stats;
+    session.summarize = this.#summarize;
     session.onTransportError = this.#transportError;
     session.packets = new PacketBucket(this.options.packetRate, Date.now());
     session.maxOutboxBytes = outboxLimit(this.options.maxHttpBufferSize);
@@ -623,14 +646,14 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
     if (!this.options.hibernation) return;
     for (const ws of this.ctx.getWebSockets()) {
       if (this.#sessionsBySocket.has(ws)) continue;
-      const attachment = ws.deserializeAttachment() as SessionAttachment<S> | null;
-      if (attachment === null || attachment.upgrading) {
+      const stored = ws.deserializeAttachment();
+      if (!isStoredAttachment(stored) || isUpgradeAttachment(stored)) {
         // An upgrade whose polling session did not survive eviction.
         ws.close(1001, "upgrade interrupted");
         continue;
       }
-      dormant.set(ws, attachment);
-      this.onEngineDormant(ws, attachment);
+      dormant.set(ws, stored);
+      this.onEngineDormant(ws, attachmentSummary(stored));
     }
   }
 
@@ -641,8 +664,14 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
    */
   protected dormantState(ws: WebSocket): S | undefined {
     if (this.#sessionsBySocket.has(ws)) return undefined;
-    const attachment = this.#dormant?.get(ws) ?? (ws.deserializeAttachment() as SessionAttachment<S> | null);
+    const attachment = this.readDormant(ws);
     return attachment === null || attachment.upgrading ? undefined : attachment.state;
+  }
+
+  /** A WebSocket's attachment as an earlier instance left it, parsed (null: none, or not one of ours). */
+  private readDormant(ws: WebSocket): SessionAttachment<S> | null {
+    const stored = this.#dormant?.get(ws) ?? ws.deserializeAttachment();
+    return isStoredAttachment(stored) ? decodeAttachment<S>(stored) : null;
   }
 
   /** The session a WebSocket carries, rebuilt from its attachment if it is still dormant. */
@@ -658,9 +687,10 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   }
 
   private rebuildSession(ws: WebSocket): EngineSession<S> | undefined {
-    const attachment = this.#dormant?.get(ws);
-    if (attachment === undefined) return undefined;
+    const stored = this.#dormant?.get(ws);
+    if (stored === undefined) return undefined;
     this.#dormant!.delete(ws);
+    const attachment = decodeAttachment<S>(stored);
     const session = new EngineSession<S>(attachment.sid, attachment.createdAt, "websocket", attachment.state);
     session.webSocket = ws;
     session.lastPongAt = attachment.lastPongAt ?? attachment.createdAt;
@@ -672,7 +702,7 @@ export abstract class EngineRoom<S = unknown> extends DurableObject<Env> {
   /** A dormant WebSocket session named by a request's sid (rare: a sid of a WebSocket session over polling). */
   private dormantSession(sid: string): EngineSession<S> | undefined {
     if (this.#dormant === null || this.#dormant.size === 0) return undefined;
-    for (const [ws, attachment] of this.#dormant) if (attachment.sid === sid) return this.rebuildSession(ws);
+    for (const [ws, stored] of this.#dormant) if (isAttachmentOf(stored, sid)) return this.rebuildSession(ws);
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 import type { Decoder } from "socket.io-parser";
 import type { Env } from "../config";
 import { EncodedMessage } from "../engine.io/frames";
-import type { CloseReason, EngineSession, SessionAttachment } from "../engine.io/session";
+import type { CloseReason, EngineSession } from "../engine.io/session";
 import { Server, type RemoteRoom, type ServerSettings } from "../server/server";
 import { Socket } from "../server/socket";
 import type { Connection, ConnectionState, DisconnectReason, SocketRecord } from "../server/types";
@@ -127,6 +127,9 @@ class SessionConnection implements Connection {
   }
 }
 
+/** A connection's namespaces as a wake reads them: [namespace, socket id, ...joined rooms] each. */
+type DormantSummary = [name: string, id: string, ...rooms: string[]][];
+
 /** What a dormant socket needs of its room. */
 interface DormantHost {
   /** Counts a message sent (the room's stats). */
@@ -140,21 +143,17 @@ interface DormantHost {
 /**
  * A socket of a WebSocket connection not rebuilt since the object woke: all a
  * broadcast needs (its id, rooms and WebSocket), nothing else. One object per
- * connection and namespace, read from the attachment once per wake.
+ * connection and namespace, read from the attachment's summary once per wake.
  */
 class AttachedSocket implements DormantSocket, MemberConnection {
   readonly dormant = true;
-  readonly id: string;
-  readonly rooms: readonly string[];
 
   constructor(
-    record: SocketRecord,
+    readonly id: string,
+    readonly rooms: readonly string[],
     private readonly ws: WebSocket,
     private readonly host: DormantHost,
-  ) {
-    this.id = record.id;
-    this.rooms = record.rooms;
-  }
+  ) {}
 
   get connection(): MemberConnection {
     return this;
@@ -208,6 +207,8 @@ export abstract class SocketIORoom<
   };
   /** This object's room name, learnt from the Worker's routing header (kept in every connection's state). */
   protected roomName = "";
+  /** Whether this instance has read its room and shard from a dormant connection's state (once per wake). */
+  #knowsItself = false;
   /** JWT verification of CONNECT (JWT_* vars), or null when off. */
   readonly #jwt: AuthConfig | null;
   /** Webhooks upstream (WEBHOOK_* vars), or null when off. */
@@ -340,15 +341,30 @@ export abstract class SocketIORoom<
     }
   }
 
-  protected override onEngineDormant(ws: WebSocket, attachment: SessionAttachment<ConnectionState>): void {
-    const { room, sockets } = attachment.state;
-    this.roomName ||= room;
-    if (attachment.state.shard !== undefined) this.#shard.identify(room, attachment.state.shard);
+  /** What a wake reads of each connection: for each namespace, its name, socket id and joined rooms. */
+  protected override dormantSummary(state: ConnectionState): string {
+    const summary: DormantSummary = [];
+    for (const name in state.sockets) summary.push([name, state.sockets[name].id, ...state.sockets[name].rooms]);
+    return JSON.stringify(summary);
+  }
+
+  protected override onEngineDormant(ws: WebSocket, summary: string): void {
+    if (!this.#knowsItself) {
+      // The room and shard are every connection's: the first dormant one's whole state tells them.
+      this.#knowsItself = true;
+      const state = this.dormantState(ws);
+      if (state !== undefined) {
+        this.roomName ||= state.room;
+        if (state.shard !== undefined) this.#shard.identify(state.room, state.shard);
+      }
+    }
+    const sockets = JSON.parse(summary) as DormantSummary;
+    if (sockets.length === 0) return;
     // The directory already knows this shard's members: indexing them again tells it nothing.
     this.#shard.restoring(() => {
-      for (const name in sockets) {
+      for (const [name, id, ...rooms] of sockets) {
         const nsp = this.io.lookup(name);
-        if (nsp !== null) nsp.addDormant(new AttachedSocket(sockets[name], ws, this.#dormantHost));
+        if (nsp !== null) nsp.addDormant(new AttachedSocket(id, rooms, ws, this.#dormantHost));
       }
     });
   }

@@ -245,6 +245,33 @@ describe("state that must fit in the attachment", () => {
     const [me] = JSON.parse(((await socket.next()) as string).slice(3));
     expect(me.rooms).toEqual([id]);
   });
+
+  it("keeps what fits up to the budget through hibernation, two-byte characters too", async () => {
+    // What does not fit is refused by the budget, never by the runtime's own limit.
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const char of ["r", "€"]) {
+      const stub = testRoom(`full-${char === "r" ? "ascii" : "two-byte"}`);
+      const { socket, id } = await connectSocketIO(stub);
+      await socket.next();
+      // Rooms of 500 characters until the attachment is full: the joins that no longer fit are refused.
+      for (let i = 0; i < 40; i++) socket.send(`42${i + 1}["join","${i}${char.repeat(500)}"]`);
+      socket.send('4299["whoami"]');
+      let answer = (await socket.next()) as string;
+      while (!answer.startsWith("4399")) answer = (await socket.next()) as string; // the acks of the joins that fit
+      const [before] = JSON.parse(answer.slice(4));
+      expect(before.rooms.length).toBeGreaterThan(char === "r" ? 10 : 5);
+      expect(before.rooms.length).toBeLessThan(41);
+      await evictDurableObject(stub, { webSockets: "hibernate" });
+      socket.send('422["whoami"]');
+      const [after] = JSON.parse(((await socket.next()) as string).slice(3));
+      expect(after.id).toBe(id);
+      expect(after.rooms).toEqual(before.rooms);
+    }
+    const logged = errors.mock.calls.map((call) => call.map(String).join(" "));
+    errors.mockRestore();
+    expect(logged.filter((line) => line.includes("connection state too large")).length).toBeGreaterThan(0);
+    expect(logged.filter((line) => !line.includes("connection state too large"))).toEqual([]);
+  });
 });
 
 describe("memory", () => {

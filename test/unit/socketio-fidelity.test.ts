@@ -1,6 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readServerOptions, type Env } from "../../src/config";
+import { decodeAttachment } from "../../src/engine.io/attachment";
+import type { ConnectionState } from "../../src/server/types";
 import { keptHeaders, MAX_HANDSHAKE_HEADERS_JSON, parseQuery } from "../../src/server/handshake";
 import { connectSocketIO, openWebSocket, relayRoom, socketIOStyleRoom, testRoom, TestSocket } from "./support/clients";
 
@@ -29,7 +31,7 @@ describe("listeners registered the socket.io way", () => {
     socket.send('421["echo","before"]');
     expect(await socket.next()).toBe('431["before"]');
     const marked = await runInDurableObject(stub, (_room, state) =>
-      state.getWebSockets().map((ws) => (ws.deserializeAttachment() as any).state.sockets["/"].unrebuiltListeners),
+      state.getWebSockets().map((ws) => decodeAttachment<ConnectionState>(ws.deserializeAttachment() as string).state.sockets["/"].unrebuiltListeners),
     );
     expect(marked).toEqual([true]);
 
