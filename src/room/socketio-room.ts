@@ -358,8 +358,8 @@ export abstract class SocketIORoom<
         if (state.shard !== undefined) this.#shard.identify(state.room, state.shard);
       }
     }
+    if (summary === "" || summary === "[]") return; // no namespace joined (yet)
     const sockets = JSON.parse(summary) as DormantSummary;
-    if (sockets.length === 0) return;
     // The directory already knows this shard's members: indexing them again tells it nothing.
     this.#shard.restoring(() => {
       for (const [name, id, ...rooms] of sockets) {
