@@ -30,7 +30,7 @@ const CLOSE_CODES: Record<CloseReason, number> = {
 
 const TEXT = new TextEncoder();
 const NOTHING = () => {};
-
+const NO_SUMMARY = () => "";
 
 /**
  * During an upgrade, how often a pending GET is ended with a noop so that the
@@ -103,7 +103,7 @@ export class EngineSession<S = unknown> {
   /** The room's counters (messages and bytes out), set when the room registers the session. */
   stats: RoomStats | null = null;
   /** The summary of `state` a wake reads without parsing it (src/engine.io/attachment.ts), set by the room. */
-  summarize: (state: S) => string = () => "";
+  summarize: (state: S) => string = NO_SUMMARY;
 
   constructor(
     readonly sid: string,

@@ -344,7 +344,7 @@ export abstract class SocketIORoom<
   /** What a wake reads of each connection: for each namespace, its name, socket id and joined rooms. */
   protected override dormantSummary(state: ConnectionState): string {
     const summary: DormantSummary = [];
-    for (const name in state.sockets) summary.push([name, state.sockets[name].id, ...state.sockets[name].rooms]);
+    for (const [name, { id, rooms }] of Object.entries(state.sockets)) summary.push([name, id, ...rooms]);
     return JSON.stringify(summary);
   }
 
